@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The authorizer registry: every authorizer the operator created, with the
+ * fields of AWS's AuthorizerDescription, and the default authorizer.
+ *
+ * Readers (workers, the auth engine) take an immutable snapshot and never
+ * block on writers: authz_snapshot_get() is lock-free with respect to the
+ * control path, which builds a new snapshot, persists it, then publishes it
+ * with one atomic pointer swap. A snapshot stays valid until its last
+ * reference is put.
+ */
+#ifndef TG_DAEMON_AUTH_REGISTRY_H
+#define TG_DAEMON_AUTH_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sig.h"
+
+#define AUTHZ_MAX_KEYS 5
+#define AUTHZ_NAME_MAX 128
+
+struct authz_key {
+	char *name;		/* key name from tokenSigningPublicKeys */
+	char *pem;		/* the PEM text as given (for describe) */
+	struct sig_pubkey *key; /* parsed once at create/update */
+};
+
+/* One authorizer; immutable once it is in a published snapshot. */
+struct authorizer {
+	char *name;
+	char *arn;	      /* arn:aws:iot:<region>:<account>:authorizer/<name> */
+	char *function_arn;   /* http(s)://..., unix:/path or arn:aws:lambda:... */
+	char *token_key_name; /* NULL when not set */
+	struct authz_key keys[AUTHZ_MAX_KEYS];
+	unsigned nkeys;
+	bool active;		/* status ACTIVE (else INACTIVE) */
+	bool signing_disabled;	/* create-only */
+	bool caching_for_http;	/* enableCachingForHttp */
+	unsigned stale_grace_s; /* decisions.md #20, 0 = off */
+	double created;		/* epoch seconds, millisecond precision */
+	double modified;
+	char *tags_json; /* tags as given, JSON text of [{"Key":..,"Value":..}], or NULL */
+};
+
+struct authz_snapshot {
+	uint64_t generation; /* bumps on every published change */
+	size_t n;
+	const struct authorizer *const *items; /* sorted by name */
+	const struct authorizer *dflt;	       /* the default authorizer, or NULL */
+};
+
+struct authz_registry;
+
+/* +1 reference on the current snapshot; never NULL once the registry exists. */
+struct authz_snapshot *authz_snapshot_get(struct authz_registry *reg);
+void authz_snapshot_put(struct authz_snapshot *snap);
+/* Looks up by exact name; NULL when absent. */
+const struct authorizer *authz_find(const struct authz_snapshot *snap, const char *name,
+				    size_t len);
+
+/*
+ * Verifies @sig (raw bytes, already base64-decoded) over @token with each of
+ * @a's keys in turn. Returns 0 when one key verifies it, -EBADMSG when none
+ * does, -EINVAL when @a has no keys.
+ */
+int authz_verify_token(const struct authorizer *a, const char *token, size_t token_len,
+		       const unsigned char *sig, size_t sig_len);
+
+#endif /* TG_DAEMON_AUTH_REGISTRY_H */

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sig.h"
 
 #define AUTHZ_MAX_KEYS 5
@@ -52,6 +54,35 @@ struct authz_snapshot {
 };
 
 struct authz_registry;
+
+struct authz_registry_config {
+	const char *region; /* for ARNs */
+	const char *account;
+	const char *state_path;	  /* persisted state file; NULL = memory only */
+	unsigned max_authorizers; /* decisions.md #4: 100 */
+	unsigned max_keys;	  /* 5 */
+	size_t max_token_len;	  /* 6144 */
+};
+
+/*
+ * Creates a registry, loading @cfg->state_path when it exists. Returns NULL
+ * with a reason in @err when the state file cannot be read or is invalid.
+ */
+struct authz_registry *authz_registry_new(const struct authz_registry_config *cfg, char *err,
+					  size_t errlen);
+void authz_registry_free(struct authz_registry *reg);
+
+/*
+ * Applies one control operation with AWS's name and request members
+ * (CreateAuthorizer, UpdateAuthorizer, DescribeAuthorizer, ListAuthorizers,
+ * DeleteAuthorizer, SetDefaultAuthorizer, DescribeDefaultAuthorizer,
+ * ClearDefaultAuthorizer). On success returns 0 and sets *@result to the AWS
+ * response members (new reference). On failure returns -1 and sets *@result
+ * to {"code": "<AWS exception name>", "message": "..."}. Changes are
+ * persisted before they are published and before this returns.
+ */
+int authz_registry_apply(struct authz_registry *reg, const char *op, const json_t *args,
+			 json_t **result);
 
 /* +1 reference on the current snapshot; never NULL once the registry exists. */
 struct authz_snapshot *authz_snapshot_get(struct authz_registry *reg);

@@ -111,6 +111,44 @@ static bool base64_valid(const char *s, size_t len)
 	return pad <= 2;
 }
 
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+char *args_unbase64(const char *s, size_t *len)
+{
+	size_t n = strlen(s), o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	char *out;
+
+	if (!base64_valid(s, n)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	out = malloc(n / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		acc = acc << 6 | (uint32_t)b64_value(s[i]);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)(acc >> bits);
+		}
+	}
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
 /*
  * Reads the file named by a file:// or fileb:// value. Text must be UTF-8;
  * bytes come back as base64. Returns a new string, or NULL with a PARAM error.
@@ -860,13 +898,13 @@ void args_print_help(FILE *f, const char *cmd, const char *summary, const struct
 		bool req = o->flags & ARGS_REQUIRED;
 
 		if (o->shape->type == ARGS_BOOLEAN)
-			fprintf(f, "    [--%s | --no-%s]\n", o->flag, o->flag);
+			fprintf(f, "      [--%s | --no-%s]\n", o->flag, o->flag);
 		else
-			fprintf(f, "    %s--%s <value>%s\n", req ? "" : "[", o->flag,
+			fprintf(f, "      %s--%s <value>%s\n", req ? "" : "[", o->flag,
 				req ? "" : "]");
 	}
 	if (has_members(opts))
-		fprintf(f, "    [--%s <value>]\n", CLI_INPUT_JSON);
+		fprintf(f, "      [--%s <value>]\n", CLI_INPUT_JSON);
 	if (!opts->flag)
 		return;
 	fprintf(f, "\nOPTIONS\n");

@@ -109,4 +109,11 @@ void args_print_help(FILE *f, const char *cmd, const char *summary, const struct
 /* Standard base64 of @len bytes, malloc'd and NUL-terminated; NULL on ENOMEM. */
 char *args_base64(const unsigned char *buf, size_t len);
 
+/*
+ * Decodes standard padded base64 into a malloc'd buffer (NUL-terminated for
+ * convenience, length in *@len). NULL with errno EINVAL when @s is not
+ * base64, ENOMEM.
+ */
+char *args_unbase64(const char *s, size_t *len);
+
 #endif /* TG_CTL_ARGS_H */

@@ -28,6 +28,16 @@ struct ctl_cmd {
 };
 
 static const struct ctl_cmd commands[] = {
+	{ "create-authorizer", cmd_create_authorizer },
+	{ "update-authorizer", cmd_update_authorizer },
+	{ "describe-authorizer", cmd_describe_authorizer },
+	{ "list-authorizers", cmd_list_authorizers },
+	{ "delete-authorizer", cmd_delete_authorizer },
+	{ "set-default-authorizer", cmd_set_default_authorizer },
+	{ "describe-default-authorizer", cmd_describe_default_authorizer },
+	{ "clear-default-authorizer", cmd_clear_default_authorizer },
+	{ "test-invoke-authorizer", cmd_test_invoke_authorizer },
+	{ "get-authorizer-statistics", cmd_get_authorizer_statistics },
 	{ "test-authorization", cmd_test_authorization },
 };
 

@@ -322,8 +322,7 @@ static json_t *conform_string(struct conv *c, json_t *v, const struct args_shape
 		json_incref(v);
 	}
 	if (s->type == ARGS_BLOB && !base64_valid(json_string_value(v), json_string_length(v))) {
-		set_err(c->err, ARGS_ERR_PARAM, "Invalid base64 for %s: \"%s\"", path,
-			json_string_value(v));
+		set_err(c->err, ARGS_ERR_PARAM, "Invalid base64: \"%s\"", json_string_value(v));
 		json_decref(v);
 		return NULL;
 	}
@@ -684,7 +683,7 @@ static int scan(const struct args_opt *opts, size_t nopts, int argc, char **argv
 		}
 	}
 	if (unknown[0]) {
-		set_err(err, ARGS_ERR_USAGE, "Unknown options: %s", unknown);
+		set_err(err, ARGS_ERR_UNKNOWN, "%s", unknown);
 		return -EINVAL;
 	}
 	return 0;
@@ -856,7 +855,7 @@ out:
 
 static void print_usage_block(FILE *f)
 {
-	fprintf(f, "usage: tollgatectl [options] <command> [parameters]\n"
+	fprintf(f, "\nusage: tollgatectl [options] <command> [parameters]\n"
 		   "To see help text, you can run:\n"
 		   "\n"
 		   "  tollgatectl help\n"
@@ -873,7 +872,21 @@ void args_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputs("\n\n", stderr);
+}
+
+void args_unknown_options(const char *list)
+{
+	print_usage_block(stderr);
+	fprintf(stderr, "Unknown options: %s\n\n", list);
+}
+
+void args_print_choices(FILE *f, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, i % 2 ? " | %-40s\n" : "%-40s", names[i]);
+	if (n % 2)
+		fputc('\n', f);
 }
 
 void args_error_print(const struct args_error *err)
@@ -881,6 +894,9 @@ void args_error_print(const struct args_error *err)
 	switch (err->kind) {
 	case ARGS_ERR_USAGE:
 		args_usage_error("%s", err->msg);
+		break;
+	case ARGS_ERR_UNKNOWN:
+		args_unknown_options(err->msg);
 		break;
 	case ARGS_ERR_PARAM:
 		fprintf(stderr, "\nError parsing parameter '%s': %s\n", err->param, err->msg);

@@ -74,6 +74,7 @@ struct args_opt {
 
 enum args_err_kind {
 	ARGS_ERR_USAGE,	     /* the command line's words: usage block + "error: ..." */
+	ARGS_ERR_UNKNOWN,    /* words no option takes (msg: the list) */
 	ARGS_ERR_PARAM,	     /* one parameter's value could not be parsed */
 	ARGS_ERR_VALIDATION, /* parsed, but of the wrong type for its member */
 };
@@ -102,6 +103,12 @@ void args_error_print(const struct args_error *err);
  * the AWS CLI does for words it cannot place.
  */
 void args_usage_error(const char *fmt, ...) __printf(1, 2);
+
+/* Prints the usage block and "Unknown options: <list>", as the CLI does. */
+void args_unknown_options(const char *list);
+
+/* Prints @n names two per line, the CLI's "Invalid choice" list. */
+void args_print_choices(FILE *f, const char *const *names, size_t n);
 
 /* Prints the synopsis and the options of command @cmd. */
 void args_print_help(FILE *f, const char *cmd, const char *summary, const struct args_opt *opts);

@@ -6,12 +6,15 @@
  * get-authorizer-statistics. Member names and values are AWS's; the daemon
  * validates them, this file only describes their shapes.
  *
- * list-authorizers paginates like the CLI: by default it follows nextMarker
- * and prints every authorizer; --max-items stops early and prints a
- * NextToken that --starting-token resumes from; --no-paginate (or an explicit
- * --marker) makes a single call and shows nextMarker as returned. A token is
- * base64 of {"marker": ..., "boto_truncate_amount": n}, botocore's format:
- * resume at marker, skipping the n authorizers of that page already shown.
+ * list-authorizers paginates as AWS CLI v2 does for this operation: by
+ * default it follows nextMarker and prints every authorizer; --max-items
+ * stops early and prints a NextToken that --starting-token resumes from.
+ * --no-paginate, or the operation's own paging members --page-size and
+ * --marker, make a single call that shows nextMarker as returned; combining
+ * them with --max-items or --starting-token is a usage error, as in the
+ * CLI. A token is botocore's: base64 of {"marker": m, "boto_truncate_amount":
+ * n}, i.e. resume at marker m skipping the n authorizers of that page already
+ * shown; a token that is not one is taken as a marker, as botocore does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +122,11 @@ static const struct args_opt no_opts[] = {
 
 static const struct args_opt list_opts[] = {
 	{ "page-size", "pageSize", &args_integer, 0,
-	  "The maximum number of results to return per call." },
+	  "The maximum number of results to return in one call (a single call: "
+	  "automatic pagination is off)." },
 	{ "marker", "marker", &args_string, 0,
-	  "A marker used to get the next set of results (turns automatic pagination off)." },
+	  "A marker used to get the next set of results (a single call: automatic "
+	  "pagination is off)." },
 	{ "ascending-order", "ascendingOrder", &args_boolean, 0,
 	  "Return the list of authorizers in ascending alphabetical order." },
 	OPT_STATUS("The status of the list authorizers request:"),
@@ -264,19 +269,20 @@ struct pager {
 	char *next_token;     /* set when --max-items stopped early */
 };
 
-/* botocore's resume token for @marker (NULL: first page) after @shown items. */
+/*
+ * botocore's resume token for the page fetched with @marker (NULL: the
+ * first page) after @shown of its authorizers: the same JSON text Python's
+ * json.dumps writes, base64-encoded.
+ */
 static char *token_encode(const char *marker, json_int_t shown)
 {
-	json_t *t = json_object();
-	char *text, *tok = NULL;
+	json_t *t = json_pack("{s:o}", "marker", marker ? json_string(marker) : json_null());
+	char *text = NULL, *tok = NULL;
 
-	if (!t)
-		return NULL;
-	if (marker)
-		json_object_set_new(t, "marker", json_string(marker));
-	if (shown)
+	if (t && shown)
 		json_object_set_new(t, "boto_truncate_amount", json_integer(shown));
-	text = json_dumps(t, JSON_COMPACT);
+	if (t)
+		text = json_dumps(t, JSON_ENSURE_ASCII);
 	if (text)
 		tok = args_base64((const unsigned char *)text, strlen(text));
 	free(text);
@@ -284,29 +290,29 @@ static char *token_encode(const char *marker, json_int_t shown)
 	return tok;
 }
 
-/* Reads --starting-token into req.marker and pg->skip; false if malformed. */
-static bool token_decode(const char *tok, json_t *req, struct pager *pg)
+/*
+ * Reads --starting-token into req.marker and pg->skip. A token that is not
+ * botocore's base64 JSON is the marker itself, as botocore falls back to.
+ */
+static void token_decode(const char *tok, json_t *req, struct pager *pg)
 {
 	size_t len;
 	char *text = args_unbase64(tok, &len);
 	json_t *t = text ? json_loadb(text, len, 0, NULL) : NULL, *marker, *amount;
-	bool ok = false;
 
 	free(text);
-	if (!json_is_object(t))
-		goto out;
 	marker = json_object_get(t, "marker");
 	amount = json_object_get(t, "boto_truncate_amount");
-	if ((marker && !json_is_string(marker)) ||
-	    (amount && (!json_is_integer(amount) || json_integer_value(amount) < 0)))
-		goto out;
-	if (marker)
-		json_object_set(req, "marker", marker);
-	pg->skip = amount ? json_integer_value(amount) : 0;
-	ok = true;
-out:
+	if (!json_is_object(t) || (marker && !json_is_string(marker) && !json_is_null(marker)) ||
+	    (amount && (!json_is_integer(amount) || json_integer_value(amount) < 0))) {
+		json_object_set_new(req, "marker", json_string(tok));
+		pg->skip = 0;
+	} else {
+		if (json_is_string(marker))
+			json_object_set(req, "marker", marker);
+		pg->skip = amount ? json_integer_value(amount) : 0;
+	}
 	json_decref(t);
-	return ok;
 }
 
 /*
@@ -388,7 +394,9 @@ static int paginate(const struct ctl_global *g, json_t *req, struct pager *pg)
 		}
 		if (prev && !strcmp(prev, next)) {
 			fprintf(stderr,
-				"Error: tollgated returned the same nextMarker twice (%s)\n", next);
+				"Error during pagination: The same next token was received twice: "
+				"{'marker': '%s'}\n",
+				next);
 			json_decref(page);
 			rc = CTL_EXIT_FAIL;
 			break;
@@ -406,6 +414,22 @@ static int paginate(const struct ctl_global *g, json_t *req, struct pager *pg)
 	return rc;
 }
 
+/* The single-call modes refuse the CLI's paging options; 0 or an exit code. */
+static int check_single_call(const json_t *cli)
+{
+	char args[64] = "";
+
+	if (json_object_get(cli, "maxItems"))
+		strcat(args, "--max-items");
+	if (json_object_get(cli, "startingToken"))
+		strcat(args, args[0] ? ", --starting-token" : "--starting-token");
+	if (!args[0])
+		return 0;
+	fprintf(stderr, "\nCannot specify --no-paginate along with pagination arguments: %s\n",
+		args);
+	return CTL_EXIT_USAGE;
+}
+
 int cmd_list_authorizers(const struct ctl_global *g, int argc, char **argv)
 {
 	struct pager pg = { 0 };
@@ -416,32 +440,30 @@ int cmd_list_authorizers(const struct ctl_global *g, int argc, char **argv)
 	if (!command_parse(&list_authorizers, argc, argv, &req, &cli, &rc))
 		return rc;
 	v = json_object_get(cli, "paginate");
-	if ((v && json_is_false(v)) || json_object_get(req, "marker")) {
+	if ((v && json_is_false(v)) || json_object_get(req, "marker") ||
+	    json_object_get(req, "pageSize")) {
+		rc = check_single_call(cli);
+		if (rc)
+			goto out;
 		rc = client_call(g, list_authorizers.op, req, &result);
 		if (rc == CTL_EXIT_OK)
 			rc = command_print(g, list_authorizers.op, result);
 		goto out;
 	}
-	rc = CTL_EXIT_USAGE;
 	v = json_object_get(cli, "maxItems");
 	if (v && json_integer_value(v) < 1) {
 		args_usage_error("argument --max-items: must be a positive integer");
+		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
 	pg.max_items = v ? json_integer_value(v) : 0;
 	tok = json_string_value(json_object_get(cli, "startingToken"));
-	if (tok && !token_decode(tok, req, &pg)) {
-		fprintf(stderr,
-			"\nError parsing parameter '--starting-token': Bad starting "
-			"token: %s\n",
-			tok);
-		goto out;
-	}
+	if (tok)
+		token_decode(tok, req, &pg);
+	rc = CTL_EXIT_FAIL;
 	pg.items = json_array();
-	if (!pg.items) {
-		rc = CTL_EXIT_FAIL;
+	if (!pg.items)
 		goto out;
-	}
 	rc = paginate(g, req, &pg);
 	if (rc == CTL_EXIT_OK)
 		rc = pager_print(g, &pg);

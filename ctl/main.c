@@ -80,14 +80,13 @@ static void print_help(void)
 
 static void invalid_command(const char *name)
 {
-	char list[2048] = "";
-	size_t n = 0;
+	const char *names[ARRAY_SIZE(commands)];
 
-	for (size_t i = 0; i < ARRAY_SIZE(commands) && n < sizeof(list); i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? " | " : "",
-				      commands[i].name);
-	args_usage_error("argument command: Invalid choice '%s', valid choices are:\n\n%s", name,
-			 list);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		names[i] = commands[i].name;
+	args_usage_error("argument command: Invalid choice, valid choices are:");
+	args_print_choices(stderr, names, ARRAY_SIZE(names));
+	fprintf(stderr, "\nInvalid choice: '%s'\n", name);
 }
 
 /*
@@ -154,14 +153,15 @@ static int parse_globals(int argc, char **argv, struct ctl_global *g, int *rc)
 			for (k = 0; k < ARRAY_SIZE(outputs) && strcmp(outputs[k], val); k++)
 				;
 			if (k == ARRAY_SIZE(outputs)) {
-				args_usage_error("argument --output: Invalid choice '%s', valid "
-						 "choices are:\n\njson | table | text",
-						 val);
+				args_usage_error("argument --output: Invalid choice, valid choices "
+						 "are:");
+				args_print_choices(stderr, outputs, ARRAY_SIZE(outputs));
+				fprintf(stderr, "\nInvalid choice: '%s'\n", val);
 				return -1;
 			}
 			g->output = (enum ctl_output)k;
 		} else {
-			args_usage_error("Unknown options: %s", a);
+			args_unknown_options(a);
 			return -1;
 		}
 	}

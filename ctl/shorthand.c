@@ -60,28 +60,42 @@ static void sh_skip_ws(struct sh *p)
 }
 
 /*
- * Records "Expected: X, received: Y for input:" followed by the input with a
- * caret under the failing character, on the line where it is.
+ * Writes "<prefix>" then the input with a caret under position p->i, on the
+ * line where it is (the rest of the input follows the caret line), then
+ * "<suffix>", into p->err; marks the parse failed.
  */
-static void sh_fail(struct sh *p, const char *expected)
+static void sh_report(struct sh *p, const char *prefix, const char *suffix)
 {
 	size_t line_start = p->i, line_end = p->i;
-	char received[8];
-	int n;
 
-	if (sh_eof(p))
-		snprintf(received, sizeof(received), "EOF");
-	else
-		snprintf(received, sizeof(received), "%c", p->s[p->i]);
 	while (line_start > 0 && p->s[line_start - 1] != '\n')
 		line_start--;
 	while (line_end < p->len && p->s[line_end] != '\n')
 		line_end++;
-	n = snprintf(p->err, p->errlen, "Expected: '%s', received: '%s' for input:\n%.*s\n%*s^",
-		     expected, received, (int)line_end, p->s, (int)(p->i - line_start), "");
-	if (n >= 0 && (size_t)n < p->errlen && line_end < p->len)
-		snprintf(p->err + n, p->errlen - (size_t)n, "%s", p->s + line_end);
+	snprintf(p->err, p->errlen, "%s%.*s\n%*s^%s%s", prefix, (int)line_end, p->s,
+		 (int)(p->i - line_start), "", p->s + line_end, suffix);
 	p->failed = true;
+}
+
+/*
+ * "Expected: X, received: Y for input:" and the caret. @received NULL names
+ * the character at the position (or EOF); "<none>" is for a value that
+ * could not start there.
+ */
+static void sh_fail(struct sh *p, const char *expected, const char *received)
+{
+	char prefix[128], here[8];
+
+	if (!received) {
+		if (sh_eof(p))
+			snprintf(here, sizeof(here), "EOF");
+		else
+			snprintf(here, sizeof(here), "%c", p->s[p->i]);
+		received = here;
+	}
+	snprintf(prefix, sizeof(prefix), "Expected: '%s', received: '%s' for input:\n", expected,
+		 received);
+	sh_report(p, prefix, "");
 }
 
 static bool sh_expect(struct sh *p, char c, bool skip_ws)
@@ -91,7 +105,7 @@ static bool sh_expect(struct sh *p, char c, bool skip_ws)
 	if (skip_ws)
 		sh_skip_ws(p);
 	if (sh_cur(p) != (unsigned char)c) {
-		sh_fail(p, want);
+		sh_fail(p, want, NULL);
 		return false;
 	}
 	p->i++;
@@ -183,7 +197,7 @@ static json_t *sh_quoted(struct sh *p)
 	end = start + 1;
 	for (;;) {
 		if (end >= p->len) {
-			sh_fail(p, q == '"' ? "<double quoted>" : "<singled quoted>");
+			sh_fail(p, q == '"' ? "<double quoted>" : "<singled quoted>", "<none>");
 			return NULL;
 		}
 		if (p->s[end] == '\\' && end + 1 < p->len &&
@@ -230,7 +244,7 @@ static json_t *sh_second_value(struct sh *p)
 		return sh_quoted(p);
 	v = sh_bare_word(p, is_second_follow);
 	if (!v)
-		sh_fail(p, "<second>");
+		sh_fail(p, "<second>", "<none>");
 	return v;
 }
 
@@ -416,14 +430,16 @@ json_t *shorthand_parse(const char *s, char *err, size_t errlen)
 		if (!v)
 			goto err_free;
 		if (json_object_get(obj, key)) {
+			char prefix[200];
+
 			json_decref(v);
+			/* The CLI points at the start of the repeated key. */
 			p.i = key_at;
-			snprintf(
-				err, errlen,
-				"Second instance of key \"%s\" encountered for input:\n%s\n"
-				"This is often because there is a preceding \",\" instead of a space.",
-				key, s);
-			p.failed = true;
+			snprintf(prefix, sizeof(prefix),
+				 "Second instance of key \"%s\" encountered for input:\n", key);
+			sh_report(&p, prefix,
+				  "\nThis is often because there is a preceding \",\" instead of "
+				  "a space.");
 			goto err_free;
 		}
 		if (json_object_set_new(obj, key, v))

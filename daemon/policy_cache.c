@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Cache of compiled policy documents keyed by the SHA-256 of their text, so a
- * fleet of devices whose authorizer returns the same policy compiles it once.
+ * Cache of compiled policy documents keyed by a strong hash of their text
+ * (BLAKE2b-256), so a fleet of devices whose authorizer returns the same
+ * policy compiles it once. BLAKE2b rather than SHA-256 because a cache hit is
+ * mostly hashing, and Debian's wolfCrypt (no assembly) hashes 2 KB in about
+ * 4.4 us with BLAKE2b against 8 us with SHA-256; both are collision-resistant.
  *
  * A hash table (chained, power-of-two buckets) finds entries; a doubly
  * linked list keeps them in use order and the least recently used one goes
@@ -21,7 +24,7 @@
 #include <string.h>
 
 #include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/blake2.h>
 
 #include "compiler.h"
 #include "policy.h"
@@ -122,6 +125,22 @@ static void lru_push(struct policy_cache *cache, struct cache_entry *e)
 		cache->lru = e;
 }
 
+/* BLAKE2b-256 of @len bytes of @s; 0 or a wolfCrypt error. */
+static int hash_text(const char *s, size_t len, uint8_t digest[DIGEST_LEN])
+{
+	Blake2b b;
+	int rc;
+
+	if (len > UINT32_MAX)
+		return -1;
+	rc = wc_InitBlake2b(&b, DIGEST_LEN);
+	if (!rc)
+		rc = wc_Blake2bUpdate(&b, (const byte *)s, (word32)len);
+	if (!rc)
+		rc = wc_Blake2bFinal(&b, digest, DIGEST_LEN);
+	return rc;
+}
+
 static struct cache_entry *lookup(struct policy_cache *cache, const uint8_t *digest)
 {
 	for (struct cache_entry *e = *bucket(cache, digest); e; e = e->hnext)
@@ -169,8 +188,8 @@ struct policy_doc *policy_cache_compile(struct policy_cache *cache, const char *
 	struct policy_doc *doc;
 	int saved;
 
-	/* Text too long to hash in one call is far over the size limit anyway. */
-	if (!json || len > UINT32_MAX || wc_Sha256Hash((const byte *)json, (word32)len, digest))
+	/* No hash (no text, or over 4 GiB, far beyond any limit): compile uncached. */
+	if (!json || hash_text(json, len, digest))
 		return policy_compile(json, len, err);
 
 	pthread_mutex_lock(&cache->lock);

@@ -544,7 +544,14 @@ int pol_cond_compile(struct pol_cc *cc, json_t *obj, const struct pol_cond **con
 	return 0;
 }
 
-static const char *const attr_names[] = { "PersistentConnect", "LastWill" };
+/* iot:ConnectAttributes values, indexed by POLICY_CA_* bit. */
+static const struct {
+	const char *name;
+	size_t len;
+} attr_names[] = {
+	{ "PersistentConnect", sizeof("PersistentConnect") - 1 },
+	{ "LastWill", sizeof("LastWill") - 1 },
+};
 
 /*
  * The values the connection has for @key: 0 when the key is missing, -1 when
@@ -572,8 +579,8 @@ static int key_values(uint8_t key, struct pol_ctx *cx, const char *v[2], size_t 
 	case KEY_CONNECT_ATTRS:
 		for (unsigned b = 0; b < ARRAY_SIZE(attr_names); b++) {
 			if (vars->connect_attrs & (1u << b)) {
-				v[n] = attr_names[b];
-				l[n++] = strlen(attr_names[b]);
+				v[n] = attr_names[b].name;
+				l[n++] = attr_names[b].len;
 			}
 		}
 		return n;

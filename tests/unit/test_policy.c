@@ -829,6 +829,10 @@ static const struct eval_case condition_cases[] = {
 	   "'ForAnyValue:StringNotEquals':"
 	   "{'iot:ConnectAttributes':'PersistentConnect'}",
 	   &v_both, Y),
+	CC("ForAnyValue:StringNotEquals, only that value",
+	   "'ForAnyValue:StringNotEquals':"
+	   "{'iot:ConnectAttributes':'PersistentConnect'}",
+	   &v_persist, NONE),
 	CC("ForAnyValue:StringNotEquals empty",
 	   "'ForAnyValue:StringNotEquals':"
 	   "{'iot:ConnectAttributes':'PersistentConnect'}",

@@ -356,7 +356,7 @@ static int compile_element(struct pol_cc *cc, const char *name, json_t *v, struc
 		return compile_resources(cc, v, st);
 	}
 	if (!strcmp(name, "Condition")) {
-		rc = pol_cond_compile(cc, v, &st->conds, &st->nconds, &var_mask);
+		rc = pol_cond_compile(cc, v, &st->conds, &st->nconds, &var_mask, &cc->doc->uses);
 		st->var_mask |= (uint8_t)var_mask;
 		return rc;
 	}
@@ -400,6 +400,7 @@ static int compile_statement(struct pol_cc *cc, json_t *obj, size_t index, struc
 	if (seen & SEEN_NOT_ACTION)
 		st->actions = (uint8_t)(~st->actions & ((1u << POLICY_ACT__COUNT) - 1));
 	st->not_resource = seen & SEEN_NOT_RESOURCE;
+	cc->doc->uses |= st->var_mask;
 	return check_elements(cc, seen);
 }
 
@@ -740,6 +741,38 @@ enum policy_result policy_eval(const struct policy_set *set, enum policy_action 
 		if (stmt_applies(e->st, &cx))
 			return decide(POLICY_ALLOWED, e, out);
 	return decide(POLICY_IMPLICIT_DENY, NULL, out);
+}
+
+size_t policy_set_missing(const struct policy_set *set, const struct policy_vars *vars,
+			  const char **names, size_t max)
+{
+	static const struct policy_vars none;
+	unsigned uses = 0;
+	size_t n = 0;
+
+	if (!vars)
+		vars = &none;
+	for (size_t d = 0; d < set->ndocs; d++)
+		uses |= set->docs[d]->uses;
+	const struct {
+		unsigned bit;
+		bool missing;
+		const char *name;
+	} values[] = {
+		{ POL_VAR_BIT(POL_VAR_CLIENT_ID), !vars->client_id, "iot:ClientId" },
+		{ POL_VAR_BIT(POL_VAR_DOMAIN_NAME), !vars->domain_name, "iot:DomainName" },
+		{ POL_VAR_BIT(POL_VAR_SOURCE_IP), !vars->source_ip, "aws:SourceIp" },
+		{ POL_USES_LAST_WILL, !vars->last_will_topic, "iot:LastWillTopic" },
+		{ POL_VAR_BIT(POL_VAR_THING), true, "iot:Connection.Thing.*" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+		if (!(uses & values[i].bit) || !values[i].missing)
+			continue;
+		if (n < max)
+			names[n] = values[i].name;
+		n++;
+	}
+	return n;
 }
 
 static size_t append(char *buf, size_t size, size_t at, const char *s, size_t len)

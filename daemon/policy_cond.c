@@ -142,6 +142,16 @@ struct key_def {
 	uint8_t key;
 };
 
+/* What each key reads, in policy_doc's @uses terms. */
+static const unsigned key_uses[] = {
+	[KEY_SOURCE_IP] = POL_VAR_BIT(POL_VAR_SOURCE_IP),
+	[KEY_CLIENT_ID] = POL_VAR_BIT(POL_VAR_CLIENT_ID),
+	[KEY_DOMAIN_NAME] = POL_VAR_BIT(POL_VAR_DOMAIN_NAME),
+	[KEY_CONNECT_ATTRS] = 0, /* never missing: no attributes is a value */
+	[KEY_LAST_WILL_TOPIC] = POL_USES_LAST_WILL,
+	[KEY_THING] = POL_VAR_BIT(POL_VAR_THING),
+};
+
 static const struct key_def key_defs[] = {
 	{ "aws:SourceIp", KEY_SOURCE_IP },
 	{ "iot:ClientId", KEY_CLIENT_ID },
@@ -482,7 +492,7 @@ static bool key_seen(json_t *block, const char *key)
 
 /* One operator's block: {"key": values, ...}; appends to @out[*n]. */
 static int compile_block(struct pol_cc *cc, const struct pol_cond *op, json_t *block,
-			 struct pol_cond *out, uint16_t *n, unsigned *var_mask)
+			 struct pol_cond *out, uint16_t *n, unsigned *var_mask, unsigned *uses)
 {
 	const char *key;
 	json_t *vals;
@@ -505,13 +515,14 @@ static int compile_block(struct pol_cc *cc, const struct pol_cond *op, json_t *b
 		pol_path_pop(cc, mark);
 		if (rc)
 			return rc;
+		*uses |= key_uses[c->key];
 		(*n)++;
 	}
 	return 0;
 }
 
 int pol_cond_compile(struct pol_cc *cc, json_t *obj, const struct pol_cond **conds,
-		     uint16_t *nconds, unsigned *var_mask)
+		     uint16_t *nconds, unsigned *var_mask, unsigned *uses)
 {
 	struct pol_cond *out;
 	size_t total = 0;
@@ -535,7 +546,7 @@ int pol_cond_compile(struct pol_cc *cc, json_t *obj, const struct pol_cond **con
 
 		rc = parse_operator(cc, name, &op);
 		if (!rc)
-			rc = compile_block(cc, &op, block, out, nconds, var_mask);
+			rc = compile_block(cc, &op, block, out, nconds, var_mask, uses);
 		pol_path_pop(cc, mark);
 		if (rc)
 			return rc;

@@ -156,11 +156,19 @@ bool pol_arn_split(const char *s, size_t len, const char *part[6], size_t part_l
 struct pol_cond;
 
 /*
- * Compiles the Condition element @obj of a statement: appends the conditions
- * to *@conds / *@nconds (arena) and ORs their variables into *@var_mask.
+ * Context values a document uses, for policy_set_missing(): the
+ * POL_VAR_BIT() of each variable or equivalent condition key, and this bit
+ * for the iot:LastWillTopic key.
+ */
+#define POL_USES_LAST_WILL (1u << POL_VAR__COUNT)
+
+/*
+ * Compiles the Condition element @obj of a statement: sets *@conds / *@nconds
+ * (arena), ORs the variables of the values into *@var_mask and the context
+ * values the keys read into *@uses.
  */
 int pol_cond_compile(struct pol_cc *cc, json_t *obj, const struct pol_cond **conds,
-		     uint16_t *nconds, unsigned *var_mask);
+		     uint16_t *nconds, unsigned *var_mask, unsigned *uses);
 /* Are all @n conditions true for @cx? */
 bool pol_cond_eval_all(const struct pol_cond *conds, uint16_t n, struct pol_ctx *cx);
 
@@ -188,6 +196,7 @@ struct policy_doc {
 	struct pol_arena arena;
 	const struct pol_stmt *stmts;
 	size_t nstmts;
+	unsigned uses; /* POL_VAR_BIT()s and POL_USES_LAST_WILL */
 };
 
 #endif /* TG_DAEMON_POLICY_INT_H */

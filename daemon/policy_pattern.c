@@ -78,7 +78,7 @@ static int read_variable(struct pol_cc *cc, const char *s, size_t len, struct pi
 		return pol_fail(cc, "unterminated policy variable \"%.*s\": missing '}'",
 				(int)TG_MIN(len, 64), s);
 	nlen = (size_t)(end - (s + 2));
-	if (nlen == 1 && strchr("*?$", s[2])) {
+	if (nlen == 1 && (s[2] == '*' || s[2] == '?' || s[2] == '$')) {
 		/* Escapes: the literal character itself. */
 		pc->type = POL_TOK_LIT;
 		pc->s = s + 2;

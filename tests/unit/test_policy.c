@@ -1434,6 +1434,42 @@ static void test_cache_threads(void **state)
 	free(text);
 }
 
+static void test_missing(void **state)
+{
+	struct policy_doc *docs[2] = {
+		compile_or_fail("m1",
+				DOC("{'Effect':'Allow','Action':'*','Resource':'" ARN
+				    "topic/${iot:ClientId}','Condition':{'StringEquals':"
+				    "{'iot:DomainName':'x'},'ArnLikeIfExists':{'iot:LastWillTopic':"
+				    "'arn:*:*:*:*:*'},'ForAnyValue:StringEquals':"
+				    "{'iot:ConnectAttributes':'LastWill'}}}")),
+		compile_or_fail("m2", DOC("{'Effect':'Deny','Action':'*','Resource':'" ARN
+					  "topic/${iot:Connection.Thing.ThingName}','Condition':"
+					  "{'NotIpAddress':{'aws:SourceIp':'10.0.0.0/8'}}}")),
+	};
+	struct policy_set *set = policy_set_new(docs, 2);
+	const char *names[8];
+
+	assert_int_equal(policy_set_missing(set, NULL, names, 8), 5);
+	assert_string_equal(names[0], "iot:ClientId");
+	assert_string_equal(names[1], "iot:DomainName");
+	assert_string_equal(names[2], "aws:SourceIp");
+	assert_string_equal(names[3], "iot:LastWillTopic");
+	assert_string_equal(names[4], "iot:Connection.Thing.*");
+	assert_int_equal(policy_set_missing(set, &v_will, names, 2), 3);
+	assert_string_equal(names[0], "iot:DomainName");
+	assert_string_equal(names[1], "aws:SourceIp");
+	policy_set_free(set);
+
+	/* Only what is used counts; connect attributes are never missing. */
+	set = policy_set_new(&docs[0], 1);
+	assert_int_equal(policy_set_missing(set, &v_dev7, names, 8), 1);
+	assert_string_equal(names[0], "iot:LastWillTopic");
+	policy_set_free(set);
+	policy_doc_put(docs[0]);
+	policy_doc_put(docs[1]);
+}
+
 /* ---- helpers ---- */
 
 static void test_arn_and_names(void **state)
@@ -1465,16 +1501,27 @@ static void test_arn_and_names(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compile_errors),	cmocka_unit_test(test_size_limit),
-		cmocka_unit_test(test_compile_misc),	cmocka_unit_test(test_actions),
-		cmocka_unit_test(test_resources),	cmocka_unit_test(test_resource_length),
-		cmocka_unit_test(test_variables),	cmocka_unit_test(test_conditions),
-		cmocka_unit_test(test_last_will_arn),	cmocka_unit_test(test_order),
-		cmocka_unit_test(test_decision_fields), cmocka_unit_test(test_set_limits),
-		cmocka_unit_test(test_aws_examples),	cmocka_unit_test(test_cache),
-		cmocka_unit_test(test_cache_threads),	cmocka_unit_test(test_arn_and_names),
+		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_compile_misc),
+		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_resource_length),
+		cmocka_unit_test(test_variables),
+		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_last_will_arn),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_decision_fields),
+		cmocka_unit_test(test_set_limits),
+		cmocka_unit_test(test_aws_examples),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache_threads),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_arn_and_names),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,10 @@ size_t tls_conn_pending_out(struct tls_conn *c, const void **data);
 /* The first @n bytes given by tls_conn_pending_out() were sent. */
 void tls_conn_sent(struct tls_conn *c, size_t n);
 
+/* Bytes of heap the connection holds outside wolfSSL (this object, its
+ * buffers, the server name), for memory accounting; see tls_heap_bytes(). */
+size_t tls_conn_heap_bytes(const struct tls_conn *c);
+
 /* Why the connection failed (TLS_ERR_NONE while it has not), and a one-line
  * reason for the log (static or owned by @c; never NULL). */
 enum tls_err tls_conn_err(const struct tls_conn *c);

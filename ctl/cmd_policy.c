@@ -18,11 +18,14 @@
  * in command-line order). missingContextValues names the context values the
  * policies use that the command line did not give (policy_set_missing()).
  *
- * Needs no daemon. Output is JSON (4-space indent, keys in this order)
- * whatever --output says, until the shared printer of ctl/print.c exists
- * in this tree. Exit codes: 0 (whatever the decision), 252 for a command
- * line that cannot be used (including an unreadable policy file), 255 when
- * a policy does not compile, printed as "Error: <policy>: <path>: <reason>".
+ * Needs no daemon. Output goes through the shared printer (--output json,
+ * text or table). --policy, --policy-file and --resource may be repeated,
+ * which argparse-style parsing (ctl/args.c: a repeated flag replaces the
+ * earlier one) cannot express, so options are read with getopt_long() from
+ * the same table that prints the help. Exit codes: 0 (whatever the
+ * decision), 252 for a command line that cannot be used (including an
+ * unreadable policy file), 255 when a policy does not compile, printed as
+ * "Error: <policy>: <path>: <reason>".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +40,8 @@
 #include <jansson.h>
 
 #include "compiler.h"
+#include "ctl/args.h"
+#include "ctl/command.h"
 #include "ctl/ctl.h"
 #include "policy.h"
 
@@ -63,36 +68,55 @@ struct ta_args {
 	struct policy_vars vars;
 };
 
-enum {
-	OPT_POLICY = 256,
+/* Options, in the order of enum opt_id; ARGS_CLI_ONLY: no --cli-input-json. */
+enum opt_id {
+	OPT_POLICY,
 	OPT_POLICY_FILE,
-	OPT_CLIENT_ID,
-	OPT_DOMAIN_NAME,
-	OPT_SOURCE_IP,
 	OPT_ACTION,
 	OPT_RESOURCE,
 	OPT_REGION,
 	OPT_ACCOUNT_ID,
+	OPT_CLIENT_ID,
+	OPT_DOMAIN_NAME,
+	OPT_SOURCE_IP,
 	OPT_CONNECT_ATTRIBUTES,
 	OPT_LAST_WILL_TOPIC,
-	OPT_HELP,
+	OPT__COUNT,
 };
 
-static const struct option options[] = {
-	{ "policy", required_argument, NULL, OPT_POLICY },
-	{ "policy-file", required_argument, NULL, OPT_POLICY_FILE },
-	{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
-	{ "domain-name", required_argument, NULL, OPT_DOMAIN_NAME },
-	{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
-	{ "action", required_argument, NULL, OPT_ACTION },
-	{ "resource", required_argument, NULL, OPT_RESOURCE },
-	{ "region", required_argument, NULL, OPT_REGION },
-	{ "account-id", required_argument, NULL, OPT_ACCOUNT_ID },
-	{ "connect-attributes", required_argument, NULL, OPT_CONNECT_ATTRIBUTES },
-	{ "last-will-topic", required_argument, NULL, OPT_LAST_WILL_TOPIC },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ 0 },
+#define OPT_F(flag, flags, help)                                        \
+	{                                                               \
+		flag, flag, &args_string, ARGS_CLI_ONLY | (flags), help \
+	}
+#define OPT(flag, help) OPT_F(flag, 0, help)
+
+static const struct args_opt opts[] = {
+	[OPT_POLICY] = OPT("policy", "A policy document (JSON text, or file://PATH). Repeatable."),
+	[OPT_POLICY_FILE] = OPT("policy-file", "A file holding a policy document. Repeatable; "
+					       "at most 10 policies in all."),
+	[OPT_ACTION] = OPT_F("action", ARGS_REQUIRED,
+			     "iot:Connect, iot:Publish, iot:RetainPublish, iot:Subscribe, "
+			     "iot:Receive, or CONNECT, PUBLISH, SUBSCRIBE, RECEIVE."),
+	[OPT_RESOURCE] = OPT_F("resource", ARGS_REQUIRED,
+			       "A full ARN, or client/ID, topic/NAME or "
+			       "topicfilter/FILTER. Repeatable: one result each."),
+	[OPT_REGION] = OPT("region", "Region of short resources (default " DEFAULT_REGION ")."),
+	[OPT_ACCOUNT_ID] =
+		OPT("account-id", "Account of short resources (default " DEFAULT_ACCOUNT ")."),
+	[OPT_CLIENT_ID] = OPT("client-id", "The MQTT client id: ${iot:ClientId}, iot:ClientId."),
+	[OPT_DOMAIN_NAME] =
+		OPT("domain-name", "The domain connected to: ${iot:DomainName}, iot:DomainName."),
+	[OPT_SOURCE_IP] = OPT("source-ip", "The client's address: ${aws:SourceIp}, aws:SourceIp."),
+	[OPT_CONNECT_ATTRIBUTES] =
+		OPT("connect-attributes", "iot:ConnectAttributes: PersistentConnect,LastWill."),
+	[OPT_LAST_WILL_TOPIC] =
+		OPT("last-will-topic", "The will topic name: iot:LastWillTopic (as an ARN)."),
+	[OPT__COUNT] = { NULL },
 };
+
+#define SUMMARY                                                                         \
+	"Evaluates AWS IoT policies as tollgated would, without a running daemon, and " \
+	"prints the decision for each resource in TestAuthorization's shape."
 
 /* API actionType of each action; RETAIN_PUBLISH is ours (AWS has none). */
 static const char *const action_types[POLICY_ACT__COUNT] = {
@@ -103,45 +127,17 @@ static const char *const action_types[POLICY_ACT__COUNT] = {
 	[POLICY_ACT_RECEIVE] = "RECEIVE",
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: tollgatectl test-authorization --action ACTION --resource RESOURCE...\n"
-		"           (--policy JSON | --policy-file FILE)... [options]\n"
-		"\n"
-		"Evaluates AWS IoT policies as tollgated would, without a running daemon,\n"
-		"and prints the decision for each resource in TestAuthorization's shape.\n"
-		"\n"
-		"  --policy JSON            a policy document, or file://PATH (repeatable)\n"
-		"  --policy-file FILE       a policy document in FILE (repeatable; at most %d\n"
-		"                           policies in all)\n"
-		"  --action ACTION          iot:Connect, iot:Publish, iot:RetainPublish,\n"
-		"                           iot:Subscribe, iot:Receive, or CONNECT, PUBLISH,\n"
-		"                           SUBSCRIBE, RECEIVE\n"
-		"  --resource RESOURCE      a full ARN, or client/ID, topic/NAME or\n"
-		"                           topicfilter/FILTER (repeatable)\n"
-		"  --region REGION          for short resources (default %s)\n"
-		"  --account-id ACCOUNT     for short resources (default %s)\n"
-		"  --client-id ID           ${iot:ClientId}, iot:ClientId\n"
-		"  --domain-name NAME       ${iot:DomainName}, iot:DomainName\n"
-		"  --source-ip ADDRESS      ${aws:SourceIp}, aws:SourceIp\n"
-		"  --connect-attributes A,B iot:ConnectAttributes: PersistentConnect, LastWill\n"
-		"  --last-will-topic TOPIC  iot:LastWillTopic (a topic name)\n",
-		POLICY_MAX_DOCS, DEFAULT_REGION, DEFAULT_ACCOUNT);
-}
-
 static int usage_error(const char *fmt, ...) __printf(1, 2);
 
 static int usage_error(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("Error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("\n\n", stderr);
-	usage(stderr);
+	args_usage_error("%s", msg);
 	return CTL_EXIT_USAGE;
 }
 
@@ -188,8 +184,11 @@ static int add_policy(struct ta_args *a, const char *text, const char *path, con
 		return usage_error("at most %d policies can be tested together", POLICY_MAX_DOCS);
 	if (path) {
 		rc = read_file(path, &p->text, &p->len);
-		if (rc)
-			return usage_error("%s %s: %s", flag, path, strerror(-rc));
+		if (rc) {
+			fprintf(stderr, "\nError parsing parameter '%s': Unable to load %s: %s\n",
+				flag, path, strerror(-rc));
+			return CTL_EXIT_USAGE;
+		}
 		copy = strdup(path);
 		p->name = copy ? strdup(basename(copy)) : NULL;
 		free(copy);
@@ -220,7 +219,7 @@ static int parse_action(struct ta_args *a, const char *s)
 			return 0;
 		}
 	}
-	return usage_error("--action: unknown action '%s'", s);
+	return usage_error("argument --action: unknown action '%s'", s);
 }
 
 /* "PersistentConnect,LastWill": ORed into vars.connect_attrs. */
@@ -244,9 +243,10 @@ static int parse_connect_attributes(struct ta_args *a, const char *s)
 			}
 		}
 		if (i == ARRAY_SIZE(attrs))
-			return usage_error("--connect-attributes: unknown attribute '%.*s' "
-					   "(PersistentConnect or LastWill)",
-					   (int)len, s);
+			return usage_error(
+				"argument --connect-attributes: unknown attribute '%.*s' "
+				"(PersistentConnect or LastWill)",
+				(int)len, s);
 		s += len + (s[len] == ',');
 	}
 	return 0;
@@ -258,7 +258,7 @@ static int check_source_ip(const char *s)
 
 	if (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1)
 		return 0;
-	return usage_error("--source-ip: '%s' is not an IPv4 or IPv6 address", s);
+	return usage_error("argument --source-ip: '%s' is not an IPv4 or IPv6 address", s);
 }
 
 static int parse_option(struct ta_args *a, int opt, const char *val)
@@ -296,7 +296,7 @@ static int parse_option(struct ta_args *a, int opt, const char *val)
 		a->vars.last_will_topic = val;
 		return 0;
 	default:
-		return usage_error("unknown option");
+		return CTL_EXIT_USAGE; /* every entry of opts[] is handled above */
 	}
 }
 
@@ -306,7 +306,7 @@ static char *resource_arn(const struct ta_args *a, const char *res, int *rc)
 	static const char *const types[] = { "client", "topic", "topicfilter" };
 	const char *slash = strchr(res, '/');
 	size_t tlen = slash ? (size_t)(slash - res) : 0, n;
-	char type[16], *arn;
+	char *arn;
 
 	if (!strncmp(res, "arn:", 4))
 		arn = strdup(res);
@@ -317,16 +317,15 @@ static char *resource_arn(const struct ta_args *a, const char *res, int *rc)
 			if (strlen(types[i]) == tlen && !strncmp(types[i], res, tlen))
 				break;
 		if (i == ARRAY_SIZE(types)) {
-			*rc = usage_error("--resource '%s': expected an ARN or client/ID, "
+			*rc = usage_error("argument --resource: '%s' is not an ARN nor client/ID, "
 					  "topic/NAME or topicfilter/FILTER",
 					  res);
 			return NULL;
 		}
-		snprintf(type, sizeof(type), "%s", types[i]);
-		n = policy_arn(NULL, 0, &a->env, type, slash + 1, strlen(slash + 1));
+		n = policy_arn(NULL, 0, &a->env, types[i], slash + 1, strlen(slash + 1));
 		arn = malloc(n + 1);
 		if (arn)
-			policy_arn(arn, n + 1, &a->env, type, slash + 1, strlen(slash + 1));
+			policy_arn(arn, n + 1, &a->env, types[i], slash + 1, strlen(slash + 1));
 	}
 	if (!arn) {
 		fprintf(stderr, "Error: out of memory\n");
@@ -338,6 +337,7 @@ static char *resource_arn(const struct ta_args *a, const char *res, int *rc)
 /* Returns 0 to go on, or the exit code to stop with (help: 0 via @done). */
 static int parse_args(struct ta_args *a, int argc, char **argv, bool *done)
 {
+	struct option longopts[OPT__COUNT + 1] = { { 0 } };
 	int opt, rc;
 
 	a->env.region = DEFAULT_REGION;
@@ -348,33 +348,39 @@ static int parse_args(struct ta_args *a, int argc, char **argv, bool *done)
 		return CTL_EXIT_FAIL;
 	}
 	if (argc == 2 && !strcmp(argv[1], "help")) {
-		usage(stdout);
+		args_print_help(stdout, argv[0], SUMMARY, opts);
 		*done = true;
 		return 0;
 	}
+	/* val is the index + 1: getopt reports 0 in optopt for an unknown option. */
+	for (int i = 0; i < OPT__COUNT; i++)
+		longopts[i] = (struct option){ opts[i].flag, required_argument, NULL, i + 1 };
 	optind = 0; /* full reset: tollgatectl may have parsed other options */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == OPT_HELP) {
-			usage(stdout);
-			*done = true;
-			return 0;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *word = argv[optind - 1];
+
+			if (optopt)
+				return usage_error("argument %s: expected one argument", word);
+			args_unknown_options(word);
+			return CTL_EXIT_USAGE;
 		}
-		if (opt == '?' || opt == ':')
-			return usage_error("option '%s' is unknown or lacks its value",
-					   argv[optind - 1]);
-		rc = parse_option(a, opt, optarg);
+		rc = parse_option(a, opt - 1, optarg);
 		if (rc)
 			return rc;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (optind < argc) {
+		args_unknown_options(argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	if (!a->have_act || !a->nres)
+		return usage_error("the following arguments are required: %s",
+				   a->have_act ? "--resource" :
+				   a->nres     ? "--action" :
+						 "--action, --resource");
 	if (!a->npol)
-		return usage_error("give at least one --policy or --policy-file");
-	if (!a->have_act)
-		return usage_error("--action is required");
-	if (!a->nres)
-		return usage_error("give at least one --resource");
+		return usage_error("one of the arguments --policy --policy-file is required");
 	a->arns = calloc(a->nres, sizeof(*a->arns));
 	if (!a->arns) {
 		fprintf(stderr, "Error: out of memory\n");
@@ -388,7 +394,10 @@ static int parse_args(struct ta_args *a, int argc, char **argv, bool *done)
 	return 0;
 }
 
-/* {"policies": [...]}: the deciding statement when @dec->doc names a policy. */
+/*
+ * {"policies": [...]}: every policy by name when @all, else the statement
+ * that decided (@dec), else none. NULL when out of memory.
+ */
 static json_t *policy_list(const struct ta_args *a, const struct policy_decision *dec, bool all)
 {
 	json_t *list = json_array();
@@ -453,37 +462,49 @@ static int compile_all(const struct ta_args *a, struct policy_doc **docs)
 	return 0;
 }
 
+/* A JSON list of the names policy_set_missing() gives; NULL when out of memory. */
 static json_t *missing_values(const struct policy_set *set, const struct policy_vars *vars)
 {
 	const char *names[8];
 	size_t n = policy_set_missing(set, vars, names, ARRAY_SIZE(names));
 	json_t *list = json_array();
 
-	for (size_t i = 0; i < n && i < ARRAY_SIZE(names); i++)
-		json_array_append_new(list, json_string(names[i]));
+	for (size_t i = 0; list && i < n && i < ARRAY_SIZE(names); i++) {
+		if (json_array_append_new(list, json_string(names[i]))) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
 	return list;
 }
 
 /* Evaluates every resource and prints the results. */
-static int evaluate(const struct ta_args *a, const struct policy_set *set)
+static int evaluate(const struct ctl_global *g, const struct ta_args *a,
+		    const struct policy_set *set)
 {
-	json_t *results = json_array(), *missing = missing_values(set, &a->vars), *out;
-	int rc = CTL_EXIT_OK;
+	json_t *results = json_array(), *missing = missing_values(set, &a->vars), *out = NULL;
+	int rc;
 
-	for (size_t i = 0; i < a->nres; i++) {
+	for (size_t i = 0; results && missing && i < a->nres; i++) {
 		const char *arn = a->arns[i];
 		struct policy_decision dec;
 
 		policy_eval(set, a->act, arn, strlen(arn), &a->vars, &dec);
-		json_array_append_new(results, auth_result(a, arn, &dec, missing));
+		if (json_array_append_new(results, auth_result(a, arn, &dec, missing))) {
+			json_decref(results);
+			results = NULL;
+		}
 	}
-	out = json_pack("{s:o}", "authResults", results);
-	if (!out || json_dumpf(out, stdout, JSON_INDENT(4)) || fputc('\n', stdout) == EOF ||
-	    fflush(stdout)) {
-		fprintf(stderr, "Error: writing the result failed\n");
+	if (results && missing)
+		out = json_pack("{s:O}", "authResults", results);
+	if (out) {
+		rc = command_print(g, "TestAuthorization", out);
+	} else {
+		fprintf(stderr, "Error: out of memory\n");
 		rc = CTL_EXIT_FAIL;
 	}
 	json_decref(out);
+	json_decref(results);
 	json_decref(missing);
 	return rc;
 }
@@ -508,7 +529,7 @@ int cmd_test_authorization(const struct ctl_global *g, int argc, char **argv)
 		rc = CTL_EXIT_FAIL;
 		goto out;
 	}
-	rc = evaluate(&a, set);
+	rc = evaluate(g, &a, set);
 out:
 	policy_set_free(set);
 	for (size_t i = 0; i < a.npol; i++) {

@@ -8,7 +8,7 @@
 set -u -o pipefail
 ctl=${TG_BUILD:?TG_BUILD is not set}/tollgatectl
 command -v jq >/dev/null || { echo "jq is not installed"; exit 77; }
-if ! "$ctl" test-authorization help 2>/dev/null | grep -q 'usage: tollgatectl test-authorization'; then
+if ! "$ctl" test-authorization help 2>/dev/null | grep -q -- '--policy-file'; then
 	echo "$ctl has no test-authorization command yet (tollgatectl's command table is not in this tree)"
 	exit 77
 fi

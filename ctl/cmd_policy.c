@@ -36,12 +36,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "compiler.h"
 #include "ctl/args.h"
 #include "ctl/command.h"
+#include "config.h"
 #include "ctl/ctl.h"
 #include "policy.h"
 
@@ -100,9 +102,14 @@ static const struct args_opt opts[] = {
 	[OPT_RESOURCE] = OPT_F("resource", ARGS_REQUIRED,
 			       "A full ARN, or client/ID, topic/NAME or "
 			       "topicfilter/FILTER. Repeatable: one result each."),
-	[OPT_REGION] = OPT("region", "Region of short resources (default " DEFAULT_REGION ")."),
-	[OPT_ACCOUNT_ID] =
-		OPT("account-id", "Account of short resources (default " DEFAULT_ACCOUNT ")."),
+	[OPT_REGION] =
+		OPT("region",
+		    "Region of short resources (default: the configuration's, else " DEFAULT_REGION
+		    ")."),
+	[OPT_ACCOUNT_ID] = OPT(
+		"account-id",
+		"Account of short resources (default: the configuration's, else " DEFAULT_ACCOUNT
+		")."),
 	[OPT_CLIENT_ID] = OPT("client-id", "The MQTT client id: ${iot:ClientId}, iot:ClientId."),
 	[OPT_DOMAIN_NAME] =
 		OPT("domain-name", "The domain connected to: ${iot:DomainName}, iot:DomainName."),
@@ -340,8 +347,10 @@ static int parse_args(struct ta_args *a, int argc, char **argv, bool *done)
 	struct option longopts[OPT__COUNT + 1] = { { 0 } };
 	int opt, rc;
 
-	a->env.region = DEFAULT_REGION;
-	a->env.account = DEFAULT_ACCOUNT;
+	if (!a->env.region)
+		a->env.region = DEFAULT_REGION;
+	if (!a->env.account)
+		a->env.account = DEFAULT_ACCOUNT;
 	a->resources = calloc((size_t)argc, sizeof(*a->resources));
 	if (!a->resources) {
 		fprintf(stderr, "Error: out of memory\n");
@@ -509,14 +518,50 @@ static int evaluate(const struct ctl_global *g, const struct ta_args *a,
 	return rc;
 }
 
+/*
+ * Region and account of short resources default to the configuration's, so
+ * the simulator builds the ARNs tollgated would. A missing file at the
+ * default path means built-in defaults; a file named with --config that is
+ * missing or invalid is an error (exit 253, as the AWS CLI for bad config).
+ * On success *@cfg is NULL or a config the caller frees.
+ */
+static int load_identity(const struct ctl_global *g, struct ta_args *a, struct tg_config **cfg)
+{
+	struct config_errors errs = { 0 };
+	int err;
+
+	*cfg = NULL;
+	if (!g->config_path)
+		return 0;
+	if (access(g->config_path, F_OK) && errno == ENOENT &&
+	    !strcmp(g->config_path, CONFIG_DEFAULT_PATH))
+		return 0;
+	err = config_load(g->config_path, cfg, &errs);
+	if (err) {
+		if (!errs.n)
+			fprintf(stderr, "Error: %s: %s\n", g->config_path, strerror(-err));
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "Error: %s\n", errs.msgs[i]);
+		config_errors_free(&errs);
+		return CTL_EXIT_CONFIG;
+	}
+	a->env.region = (*cfg)->region;
+	a->env.account = (*cfg)->account_id;
+	return 0;
+}
+
 int cmd_test_authorization(const struct ctl_global *g, int argc, char **argv)
 {
 	struct policy_doc *docs[POLICY_MAX_DOCS] = { 0 };
 	struct ta_args a = { 0 };
 	struct policy_set *set = NULL;
+	struct tg_config *cfg = NULL;
 	bool done = false;
 	int rc;
 
+	rc = load_identity(g, &a, &cfg);
+	if (rc)
+		goto out;
 	rc = parse_args(&a, argc, argv, &done);
 	if (rc || done)
 		goto out;
@@ -541,5 +586,6 @@ out:
 		free(a.arns[i]);
 	free(a.arns);
 	free(a.resources);
+	config_free(cfg);
 	return rc;
 }

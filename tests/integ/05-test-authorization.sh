@@ -104,3 +104,17 @@ ta "${fleet[@]}" --action iot:Teleport --resource topic/x >/dev/null 2>&1
 rc=$?
 [ $rc -eq 252 ] || fail "unknown action: exit $rc, want 252"
 echo "ok: usage error"
+
+# short resources take region and account from the configuration, flags win
+printf 'account_id: "111122223333"\nregion: eu-west-1\n' >"$tmp/tollgate.yaml"
+arn=$("$TG_BUILD/tollgatectl" --config "$tmp/tollgate.yaml" test-authorization \
+	"${fleet[@]}" --action iot:Publish --resource topic/a | jq -r '.authResults[0].authInfo.resources[0]')
+[ "$arn" = "arn:aws:iot:eu-west-1:111122223333:topic/a" ] || fail "config identity: $arn"
+arn=$("$TG_BUILD/tollgatectl" --config "$tmp/tollgate.yaml" test-authorization --region ap-south-1 \
+	"${fleet[@]}" --action iot:Publish --resource topic/a | jq -r '.authResults[0].authInfo.resources[0]')
+[ "$arn" = "arn:aws:iot:ap-south-1:111122223333:topic/a" ] || fail "flag over config: $arn"
+"$TG_BUILD/tollgatectl" --config "$tmp/missing.yaml" test-authorization "${fleet[@]}" \
+	--action iot:Publish --resource topic/a >/dev/null 2>&1
+rc=$?
+[ $rc -eq 253 ] || fail "missing --config file: exit $rc, want 253"
+echo "ok: region and account from the configuration"

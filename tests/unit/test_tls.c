@@ -29,7 +29,8 @@
 
 static char certdir[] = "/tmp/tg-test-tls-XXXXXX";
 static char ca_file[128], ec_crt[128], ec_key[128], rsa_crt[128], rsa_key[128];
-static int ec_tag, rsa_tag; /* the domains' data pointers point here */
+static char weak_crt[128], weak_key[128]; /* a self-signed RSA-1024 pair */
+static int ec_tag, rsa_tag;		  /* the domains' data pointers point here */
 
 /* ---- byte pipes and the in-memory client ---- */
 
@@ -287,6 +288,12 @@ static int setup(void **state)
 	snprintf(ec_key, sizeof(ec_key), "%s/ec.key", certdir);
 	snprintf(rsa_crt, sizeof(rsa_crt), "%s/rsa.crt", certdir);
 	snprintf(rsa_key, sizeof(rsa_key), "%s/rsa.key", certdir);
+	snprintf(weak_crt, sizeof(weak_crt), "%s/weak.crt", certdir);
+	snprintf(weak_key, sizeof(weak_key), "%s/weak.key", certdir);
+	if (run_cmd("openssl req -x509 -newkey rsa:1024 -nodes -subj /CN=weak.test -days 2 "
+		    "-keyout %s -out %s 2>/dev/null",
+		    weak_key, weak_crt))
+		return -1;
 	keys = tls_ticket_keys_new(3600);
 	if (!keys)
 		return -1;
@@ -744,6 +751,33 @@ static void test_data_both_ways_one_byte_feeds(void **state)
 	}
 }
 
+static void test_max_fragment_length(void **state)
+{
+	/* A client that asked for 512-byte records gets them, data intact. */
+	static uint8_t down[3000], got[3000];
+	const struct client_opts o = { .version = 12, .sni = "ec.test" };
+	size_t n, off = 0;
+	struct pair p;
+
+	fill_pattern(down, sizeof(down), 5);
+	memset(&p, 0, sizeof(p));
+	p.c = tls_conn_new(srv, TLS_ALPN_REQUIRED, 0);
+	client_init(&p.cl, &o);
+	assert_int_equal(wolfSSL_UseMaxFragment(p.cl.ssl, WOLFSSL_MFL_2_9), WOLFSSL_SUCCESS);
+	p.rc = handshake(p.c, &p.cl, 4096);
+	assert_established(&p);
+	while (off < sizeof(down)) {
+		assert_int_equal(tls_conn_write(p.c, down + off, sizeof(down) - off, &n), TLS_OK);
+		off += n;
+	}
+	server_to_client(p.c, &p.cl);
+	/* 3000 bytes in 512-byte records: 6 records. */
+	assert_true(pipe_avail(&p.cl.rx) >= sizeof(down) + 6 * 5);
+	assert_int_equal(client_read_all(&p.cl, got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, down, sizeof(down));
+	pair_close(&p);
+}
+
 static void test_pending_out_does_not_move(void **state)
 {
 	const struct client_opts o = { .version = 13, .sni = "ec.test" };
@@ -1172,7 +1206,15 @@ static void test_config_errors(void **state)
 
 	doms[1].cert_file = "/nonexistent/rsa.crt";
 	assert_null(tls_server_new(&cfg, err, sizeof(err)));
-	assert_non_null(strstr(err, "domain 1: cannot load certificate chain '/nonexistent"));
+	assert_non_null(strstr(err, "domain 1: cannot read '/nonexistent/rsa.crt': No such file"));
+	doms[1].cert_file = rsa_key; /* not a certificate */
+	assert_null(tls_server_new(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "domain 1: cannot load certificate chain"));
+	doms[1].cert_file = weak_crt; /* RSA-1024 */
+	doms[1].key_file = weak_key;
+	assert_null(tls_server_new(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot load private key"));
+	doms[1].key_file = rsa_key;
 	doms[1].cert_file = ec_crt; /* with the RSA key */
 	assert_null(tls_server_new(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "does not match"));
@@ -1295,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_resumption_shared_keys),
 		cmocka_unit_test(test_resumption_rotation),
 		cmocka_unit_test(test_data_both_ways_one_byte_feeds),
+		cmocka_unit_test(test_max_fragment_length),
 		cmocka_unit_test(test_pending_out_does_not_move),
 		cmocka_unit_test(test_close_notify),
 		cmocka_unit_test(test_key_update),

@@ -36,6 +36,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/memory.h>
 #include <wolfssl/wolfcrypt/random.h>
 
@@ -89,6 +90,13 @@ int tls_init(void)
 {
 	pthread_once(&init_once, do_init);
 	return init_rc;
+}
+
+void tls_thread_cleanup(void)
+{
+#ifdef FP_ECC
+	wc_ecc_fp_free();
+#endif
 }
 
 size_t tls_heap_bytes(void)

@@ -66,6 +66,12 @@ struct tls_ticket_keys;
  * Returns 0 or -errno. */
 int tls_init(void);
 
+/* Frees what wolfCrypt caches per thread: the fixed-point ECC table (FP_ECC
+ * in Debian's build, up to ~12 MiB per thread that signs or derives with
+ * P-256). Call it in every thread that drove connections, before it exits;
+ * the memory is lost otherwise. */
+void tls_thread_cleanup(void);
+
 /* Bytes of heap that wolfSSL holds now in this process (malloc_usable_size of
  * each live block it allocated): contexts, connections, anything else. */
 size_t tls_heap_bytes(void);

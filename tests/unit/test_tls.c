@@ -10,6 +10,7 @@
  * sharing keys and across rotations, and the heap per established connection.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1280,6 +1281,79 @@ static void test_conn_bad_input(void **state)
 	tls_conn_free(&c); /* NULL is fine */
 }
 
+/* ---- workers: one server and key ring, several threads ---- */
+
+struct worker_arg {
+	struct tls_server *srv;
+	int version;
+	int established; /* handshakes completed */
+	int resumed;	 /* of which resumed */
+};
+
+static void *worker(void *p)
+{
+	struct worker_arg *w = p;
+	WOLFSSL_SESSION *sess = NULL;
+
+	for (int i = 0; i < 20; i++) {
+		const struct client_opts o = { .version = w->version,
+					       .sni = "ec.test",
+					       .session = sess };
+		struct pair pr;
+
+		pair_open(&pr, w->srv, TLS_ALPN_REQUIRED, &o, 512);
+		if (pr.rc == TLS_OK && pr.cl.done) {
+			w->established++;
+			w->resumed += pr.info.resumed;
+			client_settle(&pr.cl);
+			wolfSSL_SESSION_free(sess);
+			sess = wolfSSL_get1_session(pr.cl.ssl);
+		}
+		pair_close(&pr);
+	}
+	wolfSSL_SESSION_free(sess);
+	tls_thread_cleanup();
+	return NULL;
+}
+
+static void *rotator(void *p)
+{
+	struct timespec ms = { 0, 2 * 1000 * 1000 };
+	intptr_t failed = 0;
+
+	for (int i = 0; i < 20; i++) {
+		failed += tls_ticket_keys_rotate(p) != 0;
+		nanosleep(&ms, NULL);
+	}
+	return (void *)failed;
+}
+
+static void test_threads_share_server_and_keys(void **state)
+{
+	/* Handshakes and resumptions on two threads while a third rotates the
+	 * shared keys: every handshake completes (resumed or not). The helpers'
+	 * cmocka assertions would crash in a thread, which fails the test too. */
+	struct tls_ticket_keys *k = tls_ticket_keys_new(3600);
+	struct tls_server *s = make_server(-1, k);
+	struct worker_arg w[2] = { { s, 13, 0, 0 }, { s, 13, 0, 0 } };
+	void *rot_failed;
+	pthread_t t[3];
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, rotator, k), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(pthread_join(t[2], &rot_failed), 0);
+	assert_null(rot_failed);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(w[i].established, 20);
+		assert_true(w[i].resumed > 0);
+	}
+	tls_server_free(&s);
+	tls_ticket_keys_free(&k);
+}
+
 /* ---- memory per established connection ---- */
 
 /* Prints the heap an idle established connection holds, after @traffic
@@ -1347,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_conn_bad_input),
+		cmocka_unit_test(test_threads_share_server_and_keys),
 		cmocka_unit_test(test_heap_per_connection),
 	};
 

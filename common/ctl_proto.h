@@ -23,14 +23,16 @@
 
 #include <jansson.h>
 
-#define CTL_FRAME_MAX (4u << 20) /* largest body accepted, bytes */
-#define CTL_DEPTH_MAX 32	 /* deepest nesting accepted */
+#define CTL_FRAME_MAX (4u << 20)  /* largest body accepted, bytes */
+#define CTL_DEPTH_MAX 32	  /* deepest nesting accepted */
+#define CTL_VALUES_MAX (1u << 18) /* most values (scalars and containers) in one message */
 #define CTL_SOCKET_DEFAULT "/run/tollgate/ctl.sock"
 
 /*
  * Encodes @msg as one frame (length prefix included) into a malloc'd buffer
  * the caller frees. Returns 0 or -errno (-EMSGSIZE over CTL_FRAME_MAX,
- * -EINVAL for a value JSON cannot carry).
+ * -EINVAL when @msg is not an object or nests deeper than CTL_DEPTH_MAX,
+ * which the peer would refuse).
  */
 int ctl_frame_encode(const json_t *msg, char **out, size_t *out_len);
 
@@ -44,12 +46,18 @@ long ctl_frame_complete(const unsigned char *buf, size_t len);
 
 /*
  * Decodes one msgpack body (no prefix) of @len bytes into a new JSON value.
- * Untrusted input: sizes and depth are bounded, trailing bytes refused.
- * Returns NULL with a reason in @err on malformed input.
+ * Untrusted input: sizes, depth and value count are bounded, trailing bytes
+ * refused, the top level must be a map. Returns NULL with errno EBADMSG and a
+ * reason naming the byte offset in @err on malformed input.
  */
 json_t *ctl_body_decode(const void *buf, size_t len, char *err, size_t errlen);
 
-/* Blocking helpers (tollgatectl, tests): write one frame; read one frame. */
+/*
+ * Blocking helpers (tollgatectl, tests): write one frame (0 or -errno; no
+ * SIGPIPE on sockets); read one frame (NULL with errno and a reason in @err:
+ * ECONNRESET when the peer closed, EMSGSIZE, EBADMSG, or read(2)'s errno,
+ * e.g. EAGAIN when SO_RCVTIMEO expired).
+ */
 int ctl_send(int fd, const json_t *msg);
 json_t *ctl_recv(int fd, char *err, size_t errlen);
 

@@ -47,6 +47,7 @@ struct auth_engine_config {
 	unsigned max_inflight;	    /* per authorizer, concurrent invocations */
 	unsigned queue_deadline_ms; /* how long a request may wait for a slot */
 	size_t cache_entries;	    /* decision cache capacity (0 = off) */
+	unsigned negative_ttl_s;    /* cache isAuthenticated:false this long (0 = never) */
 	size_t max_token_len;	    /* decisions.md #4 (6144) */
 	size_t max_http_context;    /* headers + query forwarded (8192) */
 	const char *ca_file;	    /* CA bundle for https:// functions; NULL = system */
@@ -119,7 +120,12 @@ struct auth_request {
 	char connection_id[37]; /* UUID text for connectionMetadata.id; "" = generate */
 };
 
-/* A decision; immutable and reference-counted (shared by coalesced waiters). */
+/*
+ * A decision for one request; immutable and reference-counted. The waiters
+ * of one invocation each get their own result (the flags below differ)
+ * sharing one underlying decision, so the pointers stay valid as long as the
+ * result is held.
+ */
 struct auth_result {
 	enum auth_status status;
 	char detail[256]; /* human-readable reason for non-OK results */
@@ -169,6 +175,13 @@ struct auth_result *auth_call(struct auth_engine *eng, const struct auth_request
 /* Forgets cached decisions of one authorizer (after update or delete). */
 void auth_engine_invalidate(struct auth_engine *eng, const char *authorizer_name);
 
+/*
+ * Counters of one authorizer. Per request (once the authorizer is known):
+ * requests, authenticated, not_authenticated, signature_failures (bad or
+ * missing signature or parameters, decisions.md #5), cache_hits, coalesced,
+ * rejected. Per invocation of the function: invocations, errors, timeouts,
+ * invalid_responses, latency_us_sum.
+ */
 struct auth_stats {
 	uint64_t requests;
 	uint64_t invocations;

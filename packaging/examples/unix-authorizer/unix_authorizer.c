@@ -192,8 +192,15 @@ static char *token_of(const msgpack_object *event)
 	const msgpack_object *t = map_get(event, "token");
 	const msgpack_object *pw;
 
-	if (t && t->type == MSGPACK_OBJECT_STR)
-		return strndup(t->via.str.ptr, t->via.str.size);
+	if (t && t->type == MSGPACK_OBJECT_STR) {
+		char *s = malloc(t->via.str.size + 1);
+
+		if (s) {
+			memcpy(s, t->via.str.ptr, t->via.str.size);
+			s[t->via.str.size] = '\0';
+		}
+		return s;
+	}
 	pw = map_get(map_get(map_get(event, "protocolData"), "mqtt"), "password");
 	if (pw && pw->type == MSGPACK_OBJECT_STR)
 		return base64_decode(pw->via.str.ptr, pw->via.str.size);

@@ -87,6 +87,7 @@ struct http_conn {
 	enum hc_state state;
 	struct invoke_call *call; /* NULL when idle */
 	unsigned addr_idx;	  /* address being connected to */
+	int connect_err;	  /* why the last address failed */
 	char *out;
 	size_t out_len, out_off;
 	struct auth_http_resp resp;
@@ -607,18 +608,18 @@ static void conn_connect(struct http_conn *c)
 	struct http_ep *ep = c->ep;
 	struct auth_loop *loop = ep->base.env->loop;
 	const struct addrinfo *ai;
-	int fd, one = 1, err = 0;
+	int fd, one = 1;
 
 	while ((ai = nth_addr(ep, c->addr_idx))) {
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1) {
-			err = errno;
+			c->connect_err = errno;
 			c->addr_idx++;
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
-			err = errno;
+			c->connect_err = errno;
 			close(fd);
 			c->addr_idx++;
 			continue;
@@ -627,7 +628,7 @@ static void conn_connect(struct http_conn *c)
 		c->io.cb = conn_event;
 		c->state = HC_CONNECTING;
 		if (auth_loop_add(loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-			err = errno;
+			c->connect_err = errno;
 			auth_loop_close(loop, &c->io);
 			c->addr_idx++;
 			continue;
@@ -635,7 +636,7 @@ static void conn_connect(struct http_conn *c)
 		return;
 	}
 	ep->addrs_at = 0; /* every address failed: resolve again next time */
-	conn_fail(c, "cannot connect", strerror(err ? err : EHOSTUNREACH));
+	conn_fail(c, "cannot connect", strerror(c->connect_err ? c->connect_err : EHOSTUNREACH));
 }
 
 /* Runs @c's state machine as far as its socket allows. */
@@ -652,7 +653,8 @@ static void conn_drive(struct http_conn *c, uint32_t events)
 			case IO_AGAIN:
 				return;
 			case IO_FAILED:
-				log_debug("auth: %s: connect: %m", url_of(c));
+				c->connect_err = errno;
+				log_debug("auth: %s: connect: %s", url_of(c), strerror(errno));
 				auth_loop_close(c->ep->base.env->loop, &c->io);
 				c->addr_idx++;
 				conn_connect(c);

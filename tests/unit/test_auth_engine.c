@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,11 +35,13 @@
 
 #include "auth/engine.h"
 #include "auth/registry.h"
+#include "ctl_proto.h"
 #include "policy.h"
 
 #define REGION "us-east-1"
 #define ACCOUNT "123456789012"
 #define MAPPED_ARN "arn:aws:lambda:" REGION ":" ACCOUNT ":function:demo"
+#define FTP_ARN "arn:aws:lambda:" REGION ":" ACCOUNT ":function:ftp"
 
 struct proc {
 	pid_t pid;
@@ -54,6 +58,8 @@ static char lambda_url[256], lambda_tls_url[256];
 static char *pubkey_pem;
 static struct authz_registry *reg;
 static struct policy_cache *policies;
+static int fake_fd = -1;
+static pthread_t fake_thread;
 
 /* Paths in the scratch directory. */
 static const char *path_in(const char *name)
@@ -261,6 +267,83 @@ static int make_keys(void)
 		dir);
 }
 
+/*
+ * A scripted unix: authorizer, for the protocol's corners. By token:
+ * "err" -> an "error" reply; "garbage" -> a frame that is not msgpack;
+ * "none" -> a reply with neither response nor error; "unknown" -> first a
+ * reply to an id nobody asked, then the real one; "swap-1" is held until
+ * "swap-2" arrives, which is answered first. Anything else is allowed.
+ */
+static void fake_reply(int fd, json_int_t id, const char *principal)
+{
+	json_t *r =
+		json_pack("{s:I, s:{s:b, s:s, s:i, s:i, s:[]}}", "id", id, "response",
+			  "isAuthenticated", 1, "principalId", principal, "refreshAfterInSeconds",
+			  300, "disconnectAfterInSeconds", 300, "policyDocuments");
+
+	ctl_send(fd, r);
+	json_decref(r);
+}
+
+static void fake_serve(int fd)
+{
+	json_int_t held = -1;
+	char err[256];
+	json_t *msg, *r;
+
+	while ((msg = ctl_recv(fd, err, sizeof(err)))) {
+		json_int_t id = json_integer_value(json_object_get(msg, "id"));
+		const char *tok =
+			json_string_value(json_object_get(json_object_get(msg, "event"), "token"));
+
+		if (!tok)
+			tok = "";
+		if (!strcmp(tok, "err")) {
+			r = json_pack("{s:I, s:s}", "id", id, "error", "bad things happened");
+			ctl_send(fd, r);
+			json_decref(r);
+		} else if (!strcmp(tok, "garbage")) {
+			assert_int_equal(write(fd, "\0\0\0\1\xc1", 5), 5);
+		} else if (!strcmp(tok, "none")) {
+			r = json_pack("{s:I}", "id", id);
+			ctl_send(fd, r);
+			json_decref(r);
+		} else if (!strcmp(tok, "unknown")) {
+			fake_reply(fd, id + 1000, "stray");
+			fake_reply(fd, id, "unknown");
+		} else if (!strcmp(tok, "swap-1")) {
+			held = id;
+		} else if (!strcmp(tok, "swap-2")) {
+			fake_reply(fd, id, "swap2");
+			fake_reply(fd, held, "swap1");
+		} else {
+			fake_reply(fd, id, "fake");
+		}
+		json_decref(msg);
+	}
+	close(fd);
+}
+
+static void *fake_main(void *arg)
+{
+	int fd;
+
+	while ((fd = accept(fake_fd, NULL, NULL)) >= 0)
+		fake_serve(fd);
+	return NULL;
+}
+
+static int fake_start(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path_in("fake.sock"));
+	fake_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fake_fd < 0 || bind(fake_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fake_fd, 16))
+		return -1;
+	return pthread_create(&fake_thread, NULL, fake_main, NULL) ? -1 : 0;
+}
+
 static int setup(void **state)
 {
 	struct authz_registry_config rcfg = {
@@ -296,7 +379,7 @@ static int setup(void **state)
 		       path_in("unix.respond")) ||
 	    start_unix(&procs[P_HANG], "hang.sock", "hang.count", "--hang", NULL) ||
 	    start_unix(&procs[P_SLOW], "slow.sock", "slow.count", "--delay-ms", "300") ||
-	    start_unix(&procs[P_FLAKY], "flaky.sock", "flaky.count", NULL, NULL)) {
+	    start_unix(&procs[P_FLAKY], "flaky.sock", "flaky.count", NULL, NULL) || fake_start()) {
 		fprintf(stderr, "cannot start %s/tollgate-unix-authorizer\n", build);
 		return -1;
 	}
@@ -318,11 +401,20 @@ static int setup(void **state)
 	create("slow", url, true, "ACTIVE", 0);
 	snprintf(url, sizeof(url), "unix:%s", path_in("flaky.sock"));
 	create("flaky", url, true, "ACTIVE", 60);
+	snprintf(url, sizeof(url), "unix:%s", path_in("fake.sock"));
+	create("fake", url, false, "ACTIVE", 0);
 	create("mapped", MAPPED_ARN, true, "ACTIVE", 0);
+	create("ftp", FTP_ARN, true, "ACTIVE", 0);
+	/* Port 1 on loopback: nobody listens. */
+	create("http-down", "http://127.0.0.1:1/", true, "ACTIVE", 0);
 	create("unmapped", "arn:aws:lambda:" REGION ":" ACCOUNT ":function:other", true, "ACTIVE",
 	       0);
 	if (have_node) {
 		create("lambda", lambda_url, true, "ACTIVE", 0);
+		/* The host answers 404 off the emulator's path. */
+		snprintf(url, sizeof(url), "%.*s/elsewhere",
+			 (int)(strstr(lambda_url, "/2015-03-31") - lambda_url), lambda_url);
+		create("http-404", url, true, "ACTIVE", 0);
 		/* The certificate names localhost: reaching it as 127.0.0.1 must fail. */
 		snprintf(url, sizeof(url), "https://localhost:%s",
 			 strstr(lambda_tls_url, "127.0.0.1:") + 10);
@@ -334,6 +426,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	if (fake_fd >= 0) {
+		shutdown(fake_fd, SHUT_RDWR);
+		pthread_join(fake_thread, NULL);
+		close(fake_fd);
+	}
 	for (int i = 0; i < P_COUNT; i++)
 		stop(&procs[i]);
 	authz_registry_free(reg);
@@ -346,7 +443,10 @@ static int teardown(void **state)
 static struct auth_engine *engine_with(size_t cache_entries, unsigned timeout_ms,
 				       unsigned max_inflight, unsigned queue_ms)
 {
-	struct auth_function_map map = { .arn = MAPPED_ARN, .url = lambda_url };
+	struct auth_function_map maps[] = {
+		{ .arn = MAPPED_ARN, .url = lambda_url },
+		{ .arn = FTP_ARN, .url = "ftp://example.com/f" },
+	};
 	struct auth_engine_config cfg;
 	struct auth_engine *eng;
 
@@ -357,8 +457,8 @@ static struct auth_engine *engine_with(size_t cache_entries, unsigned timeout_ms
 	cfg.queue_deadline_ms = queue_ms;
 	cfg.ca_file = path_in("ca.pem");
 	cfg.policies = policies;
-	cfg.maps = &map;
-	cfg.nmaps = 1;
+	cfg.maps = maps;
+	cfg.nmaps = 2;
 	eng = auth_engine_new(&cfg, reg);
 	assert_non_null(eng);
 	return eng;
@@ -390,6 +490,12 @@ static struct auth_result *call_signed(struct auth_engine *eng, const char *auth
 	res = auth_call(eng, &req);
 	free(sig);
 	return res;
+}
+
+/* Stores the result where @arg points. */
+static void store_result(struct auth_result *res, void *arg)
+{
+	*(struct auth_result **)arg = res;
 }
 
 static void expect_status(struct auth_result *res, enum auth_status st, const char *detail)
@@ -745,6 +851,69 @@ static void test_function_errors(void **state)
 	res = call_signed(eng, "unmapped", "allow", 0);
 	expect_status(res, AUTH_FUNCTION_ERROR, "is not mapped");
 	auth_result_put(res);
+	res = call_signed(eng, "ftp", "allow", 0);
+	expect_status(res, AUTH_FUNCTION_ERROR, "unsupported scheme");
+	auth_result_put(res);
+	res = call_signed(eng, "http-404", "allow", 0);
+	expect_status(res, AUTH_FUNCTION_ERROR, "answered HTTP 404: {\"message\":\"no function at");
+	auth_result_put(res);
+	res = call_signed(eng, "http-down", "allow", 0);
+	expect_status(res, AUTH_FUNCTION_ERROR, "cannot connect: Connection refused");
+	auth_result_put(res);
+	auth_engine_free(eng);
+}
+
+static struct auth_result *call_fake(struct auth_engine *eng, const char *token)
+{
+	struct auth_request req = explicit_req("fake", token, NULL);
+
+	return auth_call(eng, &req);
+}
+
+static void test_unix_protocol_corners(void **state)
+{
+	struct auth_engine *eng = engine_with(0, 2000, 16, 1000);
+	struct auth_mailbox *mb = auth_mailbox_new();
+	struct auth_result *res, *swapped[2] = { NULL, NULL };
+	struct auth_request req;
+
+	res = call_fake(eng, "err");
+	expect_status(res, AUTH_FUNCTION_ERROR, "the function failed: bad things happened");
+	auth_result_put(res);
+	res = call_fake(eng, "none");
+	expect_status(res, AUTH_FUNCTION_ERROR, "neither \"response\" nor \"error\"");
+	auth_result_put(res);
+	/* A stray reply is dropped; the real one still counts. */
+	res = call_fake(eng, "unknown");
+	expect_status(res, AUTH_OK, NULL);
+	assert_string_equal(res->principal_id, "unknown");
+	auth_result_put(res);
+	/* Replies in the other order reach the right requests. */
+	req = explicit_req("fake", "swap-1", NULL);
+	assert_int_equal(auth_submit(eng, &req, mb, store_result, &swapped[0]), 0);
+	req = explicit_req("fake", "swap-2", NULL);
+	assert_int_equal(auth_submit(eng, &req, mb, store_result, &swapped[1]), 0);
+	while (!swapped[0] || !swapped[1]) {
+		struct pollfd pfd = { .fd = auth_mailbox_fd(mb), .events = POLLIN };
+
+		poll(&pfd, 1, 1000);
+		auth_mailbox_drain(mb);
+	}
+	expect_status(swapped[0], AUTH_OK, NULL);
+	assert_string_equal(swapped[0]->principal_id, "swap1");
+	expect_status(swapped[1], AUTH_OK, NULL);
+	assert_string_equal(swapped[1]->principal_id, "swap2");
+	auth_result_put(swapped[0]);
+	auth_result_put(swapped[1]);
+	/* A frame that is not msgpack ends the connection; the next call reconnects. */
+	res = call_fake(eng, "garbage");
+	expect_status(res, AUTH_FUNCTION_ERROR, "malformed reply");
+	auth_result_put(res);
+	res = call_fake(eng, "after");
+	expect_status(res, AUTH_OK, NULL);
+	assert_string_equal(res->principal_id, "fake");
+	auth_result_put(res);
+	auth_mailbox_free(mb);
 	auth_engine_free(eng);
 }
 
@@ -1051,11 +1220,6 @@ static void test_limits(void **state)
 	auth_engine_free(eng);
 }
 
-static void shutdown_done(struct auth_result *res, void *arg)
-{
-	*(struct auth_result **)arg = res;
-}
-
 static void test_shutdown_completes_pending(void **state)
 {
 	struct auth_engine *eng = engine_with(0, 5000, 1, 2000);
@@ -1065,7 +1229,7 @@ static void test_shutdown_completes_pending(void **state)
 	struct auth_request req = explicit_req("hang", "allow", sig);
 
 	/* One request hangs in the function, the second waits for admission. */
-	assert_int_equal(auth_submit(eng, &req, mb, shutdown_done, &res[0]), 0);
+	assert_int_equal(auth_submit(eng, &req, mb, store_result, &res[0]), 0);
 	req.token = "allow-2";
 	req.token_len = 7;
 	req.flags |= AUTH_F_NO_CACHE;
@@ -1073,7 +1237,7 @@ static void test_shutdown_completes_pending(void **state)
 	sig = sign("allow-2");
 	req.signature = sig;
 	req.signature_len = strlen(sig);
-	assert_int_equal(auth_submit(eng, &req, mb, shutdown_done, &res[1]), 0);
+	assert_int_equal(auth_submit(eng, &req, mb, store_result, &res[1]), 0);
 	usleep(200000);
 	auth_engine_free(eng);
 	auth_mailbox_drain(mb);
@@ -1096,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_hung_function_cut),
 		cmocka_unit_test(test_invalid_responses),
 		cmocka_unit_test(test_function_errors),
+		cmocka_unit_test(test_unix_protocol_corners),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_1000_concurrent_one_invocation),
 		cmocka_unit_test(test_cache_refresh_invalidate),

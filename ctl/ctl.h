@@ -31,6 +31,18 @@ struct ctl_global {
 /* A command: argv[0] is its name, the rest its options. Returns an exit code. */
 typedef int (*ctl_cmd_fn)(const struct ctl_global *g, int argc, char **argv);
 
+/* ctl/cmd_authorizer.c: aws iot's authorizer commands */
+int cmd_create_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_update_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_describe_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_list_authorizers(const struct ctl_global *g, int argc, char **argv);
+int cmd_delete_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_set_default_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_describe_default_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_clear_default_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_test_invoke_authorizer(const struct ctl_global *g, int argc, char **argv);
+int cmd_get_authorizer_statistics(const struct ctl_global *g, int argc, char **argv);
+
 /* ctl/cmd_policy.c */
 int cmd_test_authorization(const struct ctl_global *g, int argc, char **argv);
 

@@ -11,8 +11,9 @@
  * replies come back in request order.
  *
  * Access: on accept the peer's credentials (SO_PEERCRED, SO_PEERGROUPS) must
- * show uid 0 or membership of the configured group; otherwise the peer gets
- * AccessDeniedException and is closed before any byte of it is read.
+  * show uid 0 or membership of the configured group; otherwise the peer gets
+ * AccessDeniedException and none of its bytes is ever parsed (they are
+ * discarded while the refusal lingers, see deny()).
  *
  * Bad input never stops the server: an undecodable body gets
  * InvalidRequestException and the connection stays usable (the frame length
@@ -52,6 +53,8 @@
 #define PREFIX_LEN 4
 #define EVENTS_MAX 64
 #define ACCEPT_PAUSE_MS 100
+#define REFUSED_MAX 32	       /* refused peers kept until they read the refusal */
+#define REFUSED_LINGER_MS 1000 /* how long at most */
 
 struct client {
 	int fd;
@@ -65,10 +68,17 @@ struct client {
 	char *out; /* the encoded reply being written, or NULL */
 	size_t out_len;
 	size_t out_off;
-	bool close_after;	    /* close once out is written */
+	bool close_after; /* close once out is written */
+	bool refused;	  /* access denied: input is discarded until EOF or linger end */
+
 	uint32_t events;	    /* current epoll interest */
 	uint64_t active_ms;	    /* last read or write */
-	struct client *prev, *next; /* activity list, least recent first */
+	struct client *prev, *next; /* on its list, least recently active first */
+};
+
+struct client_list {
+	struct client *head, *tail;
+	unsigned n;
 };
 
 struct ctl_server {
@@ -80,8 +90,9 @@ struct ctl_server {
 	bool bound; /* the socket file is ours to remove */
 	pthread_t thread;
 	bool started;
-	struct client *head, *tail;
-	unsigned nclients;
+	struct client_list clients; /* served, by activity */
+	struct client_list refused; /* refused, lingering, by refusal time */
+
 	uint64_t next_id;
 	uint64_t accept_resume_ms; /* accepting paused (fd shortage) until then; 0 = not paused */
 };
@@ -96,35 +107,37 @@ static uint64_t now_ms(void)
 
 /* ---- the activity list ---------------------------------------------------- */
 
-static void list_unlink(struct ctl_server *srv, struct client *c)
+static void list_unlink(struct client_list *l, struct client *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		srv->head = c->next;
+		l->head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	else
-		srv->tail = c->prev;
+		l->tail = c->prev;
 	c->prev = c->next = NULL;
+	l->n--;
 }
 
-static void list_append(struct ctl_server *srv, struct client *c)
+static void list_append(struct client_list *l, struct client *c)
 {
-	c->prev = srv->tail;
+	c->prev = l->tail;
 	c->next = NULL;
-	if (srv->tail)
-		srv->tail->next = c;
+	if (l->tail)
+		l->tail->next = c;
 	else
-		srv->head = c;
-	srv->tail = c;
+		l->head = c;
+	l->tail = c;
+	l->n++;
 }
 
 static void touch(struct ctl_server *srv, struct client *c)
 {
 	c->active_ms = now_ms();
-	list_unlink(srv, c);
-	list_append(srv, c);
+	list_unlink(&srv->clients, c);
+	list_append(&srv->clients, c);
 }
 
 /* ---- clients -------------------------------------------------------------- */
@@ -133,8 +146,7 @@ static void client_close(struct ctl_server *srv, struct client *c)
 {
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	list_unlink(srv, c);
-	srv->nclients--;
+	list_unlink(c->refused ? &srv->refused : &srv->clients, c);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -404,8 +416,8 @@ static bool in_group(int fd, gid_t gid, gid_t primary)
 	return false;
 }
 
-/* Sends one error frame on a fresh socket and closes it (best effort). */
-static void refuse(int fd, const char *code, const char *msg)
+/* Sends one error frame on a fresh socket (best effort). */
+static void send_refusal(int fd, const char *code, const char *msg)
 {
 	json_t *reply = ctl_reply_error(code, "%s", msg);
 	char *frame;
@@ -416,13 +428,60 @@ static void refuse(int fd, const char *code, const char *msg)
 		free(frame);
 	}
 	json_decref(reply);
-	close(fd);
+}
+
+/* Registers @fd, interested in input. Returns the client, or NULL with @fd still open. */
+static struct client *client_add(struct ctl_server *srv, int fd, const struct ucred *cred,
+				 bool refused)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->need = PREFIX_LEN;
+	if (!refused && client_reserve(c))
+		goto err_free;
+	c->fd = fd;
+	c->id = ++srv->next_id;
+	c->uid = cred->uid;
+	c->pid = cred->pid;
+	c->refused = refused;
+	c->events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_err("control: epoll_ctl: %s", strerror(errno));
+		goto err_free;
+	}
+	c->active_ms = now_ms();
+	list_append(refused ? &srv->refused : &srv->clients, c);
+	return c;
+err_free:
+	free(c->in);
+	free(c);
+	return NULL;
+}
+
+/*
+ * Answers AccessDeniedException. The peer may not have written its request
+ * yet, and closing at once would make that write fail (EPIPE) before it
+ * reads the answer; so up to REFUSED_MAX refused peers linger for
+ * REFUSED_LINGER_MS with their input discarded unread. The fd is consumed.
+ */
+static void deny(struct ctl_server *srv, int fd, const struct ucred *cred)
+{
+	log_warn("control: refused uid %u (pid %d): neither root nor in the control group",
+		 (unsigned)cred->uid, (int)cred->pid);
+	send_refusal(fd, "AccessDeniedException",
+		     "access denied: the control socket serves root and members of its group");
+	shutdown(fd, SHUT_WR);
+	if (srv->refused.n >= REFUSED_MAX || !client_add(srv, fd, cred, true))
+		close(fd);
 }
 
 /* Checks the peer and registers it; the fd is consumed either way. */
 static void admit(struct ctl_server *srv, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *c;
@@ -434,46 +493,22 @@ static void admit(struct ctl_server *srv, int fd)
 	}
 	if (cred.uid != 0 &&
 	    (srv->cfg.gid == CTL_SERVER_NO_GROUP || !in_group(fd, srv->cfg.gid, cred.gid))) {
-		log_warn("control: refused uid %u (pid %d): neither root nor in the control group",
-			 (unsigned)cred.uid, (int)cred.pid);
-		refuse(fd, "AccessDeniedException",
-		       "access denied: the control socket serves root and members of its group");
+		deny(srv, fd, &cred);
 		return;
 	}
-	if (srv->nclients >= srv->cfg.max_clients) {
-		log_warn("control: %u clients already; connection of pid %d refused", srv->nclients,
-			 (int)cred.pid);
-		refuse(fd, "ThrottlingException", "too many control clients; retry later");
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->need = PREFIX_LEN;
-		if (client_reserve(c)) {
-			free(c);
-			c = NULL;
-		}
-	}
-	if (!c) {
-		refuse(fd, "InternalFailureException", "out of memory");
-		return;
-	}
-	c->fd = fd;
-	c->id = ++srv->next_id;
-	c->uid = cred.uid;
-	c->pid = cred.pid;
-	c->events = EPOLLIN;
-	ev.data.ptr = c;
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		log_err("control: epoll_ctl: %s", strerror(errno));
-		free(c->in);
-		free(c);
+	if (srv->clients.n >= srv->cfg.max_clients) {
+		log_warn("control: %u clients already; connection of pid %d refused",
+			 srv->clients.n, (int)cred.pid);
+		send_refusal(fd, "ThrottlingException", "too many control clients; retry later");
 		close(fd);
 		return;
 	}
-	srv->nclients++;
-	c->active_ms = now_ms();
-	list_append(srv, c);
+	c = client_add(srv, fd, &cred, false);
+	if (!c) {
+		send_refusal(fd, "InternalFailureException", "out of memory");
+		close(fd);
+		return;
+	}
 	log_debug("control: client %llu: uid %u pid %d", (unsigned long long)c->id,
 		  (unsigned)c->uid, (int)c->pid);
 }
@@ -511,19 +546,25 @@ static void accept_all(struct ctl_server *srv)
 
 /* ---- the loop ------------------------------------------------------------- */
 
-/* Closes idle clients; returns the ms until the next may expire (or -1). */
+/* Closes idle and lingering refused clients; returns the ms until the next may expire (or -1). */
 static int expire_idle(struct ctl_server *srv)
 {
 	uint64_t now = now_ms();
+	struct client *c;
 	int wait = -1;
 
-	while (srv->head && now - srv->head->active_ms >= srv->cfg.idle_timeout_ms) {
-		log_debug("control: client %llu: idle for %u ms, closed",
-			  (unsigned long long)srv->head->id, srv->cfg.idle_timeout_ms);
-		client_close(srv, srv->head);
+	while ((c = srv->clients.head) && now - c->active_ms >= srv->cfg.idle_timeout_ms) {
+		log_debug("control: client %llu: idle for %u ms, closed", (unsigned long long)c->id,
+			  srv->cfg.idle_timeout_ms);
+		client_close(srv, c);
 	}
-	if (srv->head)
-		wait = (int)(srv->head->active_ms + srv->cfg.idle_timeout_ms - now);
+	while ((c = srv->refused.head) && now - c->active_ms >= REFUSED_LINGER_MS)
+		client_close(srv, c);
+	if ((c = srv->clients.head))
+		wait = (int)(c->active_ms + srv->cfg.idle_timeout_ms - now);
+	if ((c = srv->refused.head) &&
+	    (wait < 0 || c->active_ms + REFUSED_LINGER_MS - now < (uint64_t)wait))
+		wait = (int)(c->active_ms + REFUSED_LINGER_MS - now);
 	if (srv->accept_resume_ms) {
 		if (now >= srv->accept_resume_ms) {
 			srv->accept_resume_ms = 0;
@@ -535,8 +576,25 @@ static int expire_idle(struct ctl_server *srv)
 	return wait;
 }
 
+/* Reads and drops a refused peer's input; closes at EOF or error. */
+static void discard(struct ctl_server *srv, struct client *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || errno != EAGAIN)
+		client_close(srv, c);
+}
+
 static void client_event(struct ctl_server *srv, struct client *c, uint32_t events)
 {
+	if (c->refused) {
+		discard(srv, c);
+		return;
+	}
+
 	if ((events & EPOLLOUT) && c->out && client_flush(srv, c))
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -687,8 +745,10 @@ void ctl_server_free(struct ctl_server *srv)
 		(void)!write(srv->wakefd, &one, sizeof(one));
 		pthread_join(srv->thread, NULL);
 	}
-	while (srv->head)
-		client_close(srv, srv->head);
+	while (srv->clients.head)
+		client_close(srv, srv->clients.head);
+	while (srv->refused.head)
+		client_close(srv, srv->refused.head);
 	if (srv->lfd != -1)
 		close(srv->lfd);
 	if (srv->bound)

@@ -4,12 +4,14 @@
 # frames, slow and idle clients, 1000 concurrent clients, the client limit,
 # and access control (file mode, then SO_PEERCRED/SO_PEERGROUPS with the
 # socket opened to everyone). The daemon must answer correctly throughout
-# and exit cleanly, removing its socket.
+# and exit cleanly, removing its socket. tollgatectl makes the ordinary
+# calls; tests/helpers/ctl_client sends what tollgatectl never would.
 set -u -o pipefail
 : "${TG_BUILD:?}"
 D=$TG_BUILD/tollgated
+CTL=$TG_BUILD/tollgatectl
 C=$TG_BUILD/tests/helpers/ctl_client
-[ -x "$D" ] && [ -x "$C" ] || { echo "binaries missing in $TG_BUILD"; exit 1; }
+[ -x "$D" ] && [ -x "$CTL" ] && [ -x "$C" ] || { echo "binaries missing in $TG_BUILD"; exit 1; }
 command -v setpriv >/dev/null || { echo "setpriv (util-linux) not installed"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "needs root (SO_PEERCRED checks run the client as nobody)"; exit 77; }
 
@@ -47,7 +49,7 @@ start() {
 	PID=$!
 	# Ready means answering: a stale socket file may exist before the daemon binds.
 	for _ in $(seq 100); do
-		"$C" "$S" call ListAuthorizers >/dev/null 2>&1 && return 0
+		"$CTL" --socket "$S" list-authorizers >/dev/null 2>&1 && return 0
 		kill -0 "$PID" 2>/dev/null || fail "daemon exited at start"
 		sleep 0.1
 	done
@@ -62,7 +64,7 @@ expect_reply() {
 	[[ $got == *"$want"* ]] || fail "$what: wanted '$want', got '$got'"
 }
 alive() {
-	expect_reply "still serving ($1)" '"ok":true' "$C" "$S" call ListAuthorizers
+	expect_reply "still serving ($1)" '"authorizers"' "$CTL" --socket "$S" list-authorizers
 }
 
 start
@@ -73,8 +75,8 @@ out=$(timeout 10 "$D" -c "$T/tollgate.yaml" 2>&1) && fail "a second daemon start
 [[ $out == *"another daemon is listening there"* ]] || fail "second daemon said: $out"
 alive "second daemon refused"
 
-expect_reply "create" '"authorizerName":"a"' "$C" "$S" call CreateAuthorizer \
-	'{"authorizerName":"a","authorizerFunctionArn":"unix:/run/a.sock","signingDisabled":true}'
+expect_reply "create" '"authorizerName": "a"' "$CTL" --socket "$S" create-authorizer \
+	--authorizer-name a --authorizer-function-arn unix:/run/a.sock --signing-disabled
 expect_reply "unknown op" 'unknown operation DropAll' "$C" "$S" call DropAll
 
 # Garbage, truncated, oversized, non-map frames.
@@ -138,15 +140,15 @@ alive "after the client limit"
 
 # Access control: the file mode keeps nobody out ...
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-expect_reply "nobody, mode 0660" 'Permission denied' "${NOBODY[@]}" "$C" "$S" call ListAuthorizers
+expect_reply "nobody, mode 0660" 'Permission denied' "${NOBODY[@]}" "$CTL" --socket "$S" list-authorizers
 # ... and with the file open to all, the credential check does.
 chmod 0666 "$S"
-expect_reply "nobody, mode 0666" 'AccessDeniedException' "${NOBODY[@]}" "$C" "$S" call ListAuthorizers
+expect_reply "nobody, mode 0666" 'AccessDeniedException' "${NOBODY[@]}" "$CTL" --socket "$S" list-authorizers
 grep -q 'refused uid 65534' "$T/daemon.log" || fail "the refusal was not logged"
-expect_reply "primary group member" '"ok":true' \
-	setpriv --reuid=65534 --regid=0 --clear-groups "$C" "$S" call ListAuthorizers
-expect_reply "supplementary group member" '"ok":true' \
-	setpriv --reuid=65534 --regid=65534 --groups=0 "$C" "$S" call ListAuthorizers
+expect_reply "primary group member" '"authorizers"' \
+	setpriv --reuid=65534 --regid=0 --clear-groups "$CTL" --socket "$S" list-authorizers
+expect_reply "supplementary group member" '"authorizers"' \
+	setpriv --reuid=65534 --regid=65534 --groups=0 "$CTL" --socket "$S" list-authorizers
 
 # Clean shutdown: exit status 0 (ASan would make it fail on a leak), socket removed.
 kill -TERM "$PID"
@@ -165,7 +167,8 @@ PID=
 [ -S "$S" ] || fail "expected a stale socket after SIGKILL"
 start
 alive "after replacing a stale socket"
-expect_reply "state survived" '"authorizerName":"a"' "$C" "$S" call DescribeAuthorizer '{"authorizerName":"a"}'
+expect_reply "state survived" '"authorizerName": "a"' "$CTL" --socket "$S" describe-authorizer \
+	--authorizer-name a
 kill -HUP "$PID"
 sleep 0.3
 grep -q 'reload requested' "$T/daemon.log" || fail "SIGHUP not logged"

@@ -29,7 +29,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 FUZZ_TIME ?= 60
 FMT_FILES = $(shell find bpf common daemon ctl tests packaging -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all tests check run bench deb fuzz fuzzers format format-check clean help deps
+.PHONY: hdrcheck all tests check run bench deb fuzz fuzzers format format-check clean help deps install
 all: $(BINS)
 
 include mk/rules.mk
@@ -102,6 +102,27 @@ run: deps
 deb: deps
 	$(Q)packaging/make-deb
 
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(BUILD)/tollgated $(DESTDIR)$(PREFIX)/sbin/tollgated
+	install -D -m 0755 $(BUILD)/tollgatectl $(DESTDIR)$(PREFIX)/bin/tollgatectl
+	install -D -m 0755 $(BUILD)/tollgate-bench $(DESTDIR)$(PREFIX)/bin/tollgate-bench
+	install -D -m 0755 $(BUILD)/tollgate-unix-authorizer \
+		$(DESTDIR)$(PREFIX)/lib/tollgate/tollgate-unix-authorizer
+	install -D -m 0755 packaging/lambda-host/tollgate-lambda-host \
+		$(DESTDIR)$(PREFIX)/bin/tollgate-lambda-host
+	install -D -m 0644 packaging/examples/demo-authorizer/index.js \
+		$(DESTDIR)$(PREFIX)/share/tollgate/examples/demo-authorizer/index.js
+	install -D -m 0644 packaging/tollgate.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml
+
+# Every header must compile on its own (conventions.md, header hygiene).
+HDRS = $(shell find common daemon ctl -name '*.h' 2>/dev/null)
+hdrcheck: $(SKELS)
+	$(Q)fail=0; for h in $(HDRS); do \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -Werror -x c -fsyntax-only - \
+			|| { echo "hdrcheck: $$h does not compile on its own"; fail=1; }; \
+	done; exit $$fail
+
 format:
 	$(Q)clang-format -i $(FMT_FILES)
 
@@ -120,7 +141,9 @@ help:
 	@echo '  bench         build and run the benchmarks; results in build/bench/results.txt'
 	@echo '  deb           build the Debian package into build/deb/'
 	@echo '  fuzz          run each libFuzzer target for FUZZ_TIME seconds (default 60)'
+	@echo '  hdrcheck      compile every header on its own'
 	@echo '  format        clang-format the tree in place; format-check only checks'
+	@echo '  install       install into DESTDIR/PREFIX (default /usr/local)'
 	@echo '  deps          apt-get install what is missing (no-op when all is present)'
 	@echo '  clean         remove build/'
 	@echo 'Knobs: V=1 (show commands) WERROR=1 (warnings are errors) SANITIZE=1 (ASan+UBSan'

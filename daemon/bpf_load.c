@@ -20,7 +20,7 @@ struct bpf_xdp {
 	struct tg_xdp *skel;
 };
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+__printf(2, 0) static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;

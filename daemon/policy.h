@@ -9,6 +9,18 @@
  * are literal; policy variables resolve from struct policy_vars, and a
  * statement needing a variable that is not resolved matches nothing.
  *
+ * Choices where AWS is silent (details in daemon/policy.c and policy_cond.c):
+ *  - the 2048-character limit counts Unicode characters, whitespace excluded
+ *    (as CreatePolicy does);
+ *  - an absent Version (or "2008-10-17") is accepted as IAM does: policy
+ *    variables are then plain text; other versions than 2012-10-17 are
+ *    refused;
+ *  - a statement using a variable that @vars does not resolve (and always
+ *    the thing variables) applies to nothing: an Allow grants nothing, a Deny
+ *    denies nothing;
+ *  - iot:LastWillTopic is arn:aws:iot:<region>:<account>:topic/<will topic>
+ *    with region and account taken from the resource ARN being evaluated.
+ *
  * Thread safety: compiled documents and sets are immutable and may be shared
  * by any number of threads; the cache has its own lock (compile path only).
  */
@@ -129,5 +141,16 @@ size_t policy_arn(char *buf, size_t size, const struct policy_env *env, const ch
 
 /* The resource type policy_eval() expects for @act: "client", "topic" or "topicfilter". */
 const char *policy_action_resource_type(enum policy_action act);
+
+/*
+ * The context values that documents of @set use (as policy variables or
+ * condition keys) and @vars does not provide, for diagnostics such as
+ * TestAuthorization's missingContextValues: "iot:ClientId",
+ * "iot:DomainName", "aws:SourceIp", "iot:LastWillTopic" and, whenever a
+ * thing variable or key is used, "iot:Connection.Thing.*". Stores up to @max
+ * static strings in @names; returns how many there are.
+ */
+size_t policy_set_missing(const struct policy_set *set, const struct policy_vars *vars,
+			  const char **names, size_t max);
 
 #endif /* TG_DAEMON_POLICY_H */

@@ -62,6 +62,9 @@ struct authz_registry_config {
 	unsigned max_authorizers; /* decisions.md #4: 100 */
 	unsigned max_keys;	  /* 5 */
 	size_t max_token_len;	  /* 6144 */
+	/* Authorizers named as a domain's default: DeleteAuthorizer refuses them. */
+	const char *const *domain_defaults;
+	size_t ndomain_defaults;
 };
 
 /*

@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 
+#define SIG_RSA_MIN_BITS 2048
+#define SIG_MAX_BYTES 512 /* largest raw signature (RSA-4096); longer ones never verify */
+
 struct sig_pubkey;
 
 /*
@@ -21,8 +24,20 @@ struct sig_pubkey *sig_pubkey_parse(const char *pem, size_t len, char *err, size
 void sig_pubkey_free(struct sig_pubkey *key);
 /* "RSA" or "EC". */
 const char *sig_pubkey_type(const struct sig_pubkey *key);
-/* 0 when @sig is a valid signature of @msg, -EBADMSG when not. Thread-safe. */
+/* Modulus size of an RSA key, 256 for P-256. */
+unsigned sig_pubkey_bits(const struct sig_pubkey *key);
+/*
+ * 0 when @sig is a valid signature of @msg, -EBADMSG when not, -ENOMEM when
+ * wolfCrypt could not allocate. Thread-safe: any number of threads may verify
+ * with one key at once.
+ */
 int sig_verify(const struct sig_pubkey *key, const void *msg, size_t msg_len,
 	       const unsigned char *sig, size_t sig_len);
+/*
+ * Frees the calling thread's wolfCrypt EC point cache (FP_ECC keeps one per
+ * thread). Every thread that called sig_verify() calls this before it exits,
+ * or the cache leaks.
+ */
+void sig_thread_cleanup(void);
 
 #endif /* TG_DAEMON_AUTH_SIG_H */

@@ -128,12 +128,34 @@ static void test_error_truncated_to_buffer(void **state)
 	assert_memory_equal(err, "Expected: '='", 13);
 }
 
+static void test_nesting_bounded(void **state)
+{
+	char in[256] = "a=", err[1024];
+	json_t *v;
+
+	/* 16 levels parse, 17 do not. */
+	for (int i = 0; i < 16; i++)
+		strcat(in, "[");
+	strcat(in, "x");
+	for (int i = 0; i < 16; i++)
+		strcat(in, "]");
+	v = shorthand_parse(in, err, sizeof(err));
+	assert_non_null(v);
+	json_decref(v);
+	memmove(in + 3, in + 2, strlen(in + 2) + 1);
+	in[2] = '[';
+	strcat(in, "]");
+	assert_null(shorthand_parse(in, err, sizeof(err)));
+	assert_non_null(strstr(err, "Nesting deeper than 16 levels for input:"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shorthand_like_the_cli),
 		cmocka_unit_test(test_key_order_kept),
 		cmocka_unit_test(test_error_truncated_to_buffer),
+		cmocka_unit_test(test_nesting_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,8 @@ grep -qF "Invalid choice: 'frobnicate'" "$tmp/err" || { echo "FAIL the bad word 
 expect "unknown global option" 252 "Unknown options: --region" -- --region us-east-1 list-authorizers
 expect "bad output format" 252 "argument --output: Invalid choice" -- --output yaml list-authorizers
 expect "global option without value" 252 "argument --socket: expected one argument" -- --socket
+expect "trailing global without value" 252 "argument --output: expected one argument" -- list-authorizers --output
+expect "trailing bad output format" 252 "argument --output: Invalid choice" -- list-authorizers --output=yaml
 expect "missing required" 252 "the following arguments are required: --authorizer-name, --authorizer-function-arn" \
 	-- create-authorizer --status ACTIVE
 expect "unknown option" 252 "Unknown options: --colour, blue" -- describe-authorizer --authorizer-name a --colour blue

@@ -115,9 +115,10 @@ same_text "create output" "$tmp/out" "{
 # --- the same keys from a file, tags and booleans --------------------------
 printf '%s\n' "$PEM" >"$tmp/key.pem"
 fake '{"ok":true,"result":{"authorizerName":"a","authorizerArn":"arn:a"}}'
-ctl "create from file" 0 --output text create-authorizer --authorizer-name a --authorizer-function-arn unix:/run/auth.sock \
+# Global options may follow the command, as in the CLI.
+ctl "create from file" 0 create-authorizer --authorizer-name a --authorizer-function-arn unix:/run/auth.sock \
 	--token-signing-public-keys "k1=file://$tmp/key.pem" --tags Key=env,Value=prod Key=team,Value=edge \
-	--signing-disabled --no-enable-caching-for-http
+	--signing-disabled --output text --no-enable-caching-for-http --socket "$TOLLGATE_SOCKET"
 done_fake "create from file"
 python3 - "$tmp/log" "$PEM" <<'EOF' || fail "create-from-file request"
 import json, sys

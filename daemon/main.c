@@ -21,10 +21,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "auth/engine.h"
 #include "auth/registry.h"
 #include "config.h"
 #include "ctl_server.h"
 #include "log.h"
+#include "policy.h"
+#include "tls.h"
+#include "worker.h"
 
 static void usage(FILE *out)
 {
@@ -150,6 +154,10 @@ static int run(const struct tg_config *cfg)
 	struct authz_registry_config rcfg;
 	struct authz_registry *reg = NULL;
 	struct ctl_server *srv = NULL;
+	struct auth_engine_config ecfg;
+	struct policy_cache *policies = NULL;
+	struct auth_engine *eng = NULL;
+	struct dataplane *dp = NULL;
 	char err[512];
 	int ret;
 
@@ -181,11 +189,41 @@ static int run(const struct tg_config *cfg)
 		ret = 1;
 		goto out;
 	}
+	if (cfg->ndomains) {
+		/* wolfSSL first: token keys and TLS contexts are counted from here. */
+		ret = tls_init();
+		policies = policy_cache_new(cfg->policy_cache_entries);
+		config_engine(cfg, policies, &ecfg);
+		eng = !ret && policies ? auth_engine_new(&ecfg, reg) : NULL;
+		if (!eng) {
+			log_err("auth engine: cannot start");
+			ret = 1;
+			goto out;
+		}
+		dp = dataplane_start(cfg, eng, err, sizeof(err));
+		if (!dp) {
+			log_err("data plane: %s", err);
+			ret = 1;
+			goto out;
+		}
+		for (size_t i = 0; i < cfg->nlisteners; i++)
+			log_info("listening on %s port %u (alpn %s)", cfg->listeners[i].address,
+				 cfg->listeners[i].port,
+				 cfg->listeners[i].alpn == TLS_ALPN_REQUIRED ? "required" :
+									       "optional");
+	} else {
+		log_info("no domains configured: the data plane is off");
+	}
 	log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
 		 cfg->state_file);
 	wait_for_stop();
 	ret = 0;
 out:
+	/* Workers first, then the engine, then the mailboxes (worker.h). */
+	dataplane_stop(dp);
+	auth_engine_free(eng);
+	dataplane_free(dp);
+	policy_cache_free(policies);
 	ctl_server_free(srv);
 	authz_registry_free(reg);
 	return ret;

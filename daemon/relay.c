@@ -104,7 +104,8 @@ void relay_disconnect(struct conn *c, uint8_t reason, const char *why)
 	if (c->version == MQTT_V5 && c->state == CONN_RELAY) {
 		struct mqtt_packet p = { .type = MQTT_DISCONNECT };
 
-		p.disconnect.reason = reason;
+		p.disconnect.reason =
+			mqtt_rc_valid(MQTT_DISCONNECT, reason) ? reason : MQTT_RC_UNSPECIFIED;
 		mqtt_session_sent(&c->mq, &p);
 		send_packet(c, &p, true);
 	}
@@ -136,7 +137,8 @@ void relay_broker_lost(struct conn *c, const char *why)
 		refuse(c, MQTT_V3_SERVER_UNAVAILABLE, MQTT_RC_SERVER_UNAVAILABLE, "SERVER_ERROR",
 		       why);
 	else
-		relay_disconnect(c, MQTT_RC_SERVER_UNAVAILABLE, "SERVER_ERROR");
+		/* 0x88 exists only in CONNACK; DISCONNECT says "unspecified". */
+		relay_disconnect(c, MQTT_RC_UNSPECIFIED, "SERVER_ERROR");
 }
 
 /* ---- CONNECT -------------------------------------------------------------- */

@@ -103,7 +103,7 @@ struct auth_flight {
 	bool running;
 	bool no_cache;
 	struct auth_timer timer; /* queue deadline, then invocation timeout */
-	uint64_t started;
+	uint64_t started_us;
 	struct invoke_call call;
 	struct invoke_ep *ep;
 };
@@ -444,7 +444,7 @@ static void flight_done(struct auth_flight *f, enum auth_status st, struct auth_
 		s->inflight--;
 		pthread_mutex_lock(&eng->stats_lock);
 		s->stats.inflight = s->inflight;
-		s->stats.latency_us_sum += (now - f->started) * 1000u;
+		s->stats.latency_us_sum += auth_now_us() - f->started_us;
 		pthread_mutex_unlock(&eng->stats_lock);
 		slot_schedule_pump(s);
 	}
@@ -527,7 +527,7 @@ static void flight_run(struct auth_flight *f)
 	const char *url;
 
 	f->running = true;
-	f->started = auth_now_ms();
+	f->started_us = auth_now_us();
 	s->inflight++;
 	pthread_mutex_lock(&eng->stats_lock);
 	s->stats.inflight = s->inflight;
@@ -541,7 +541,7 @@ static void flight_run(struct auth_flight *f)
 		return;
 	}
 	f->timer.cb = flight_timeout;
-	if (auth_timer_arm(&eng->loop, &f->timer, f->started + eng->cfg.timeout_ms)) {
+	if (auth_timer_arm(&eng->loop, &f->timer, auth_now_ms() + eng->cfg.timeout_ms)) {
 		flight_done(f, AUTH_INTERNAL, NULL, "out of memory");
 		return;
 	}

@@ -34,6 +34,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfio.h>
 
 #include "auth/http_resp.h"
 #include "auth/invoke.h"
@@ -578,6 +579,8 @@ static int tls_attach(struct http_conn *c, char *why, size_t size)
 		snprintf(why, size, "cannot create a TLS session");
 		return -ENOMEM;
 	}
+	/* A peer that went away must not raise SIGPIPE in the daemon. */
+	wolfSSL_SetIOWriteFlags(c->ssl, MSG_NOSIGNAL);
 	if (!ep->host_is_ip &&
 	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, ep->host,
 			   (unsigned short)strlen(ep->host)) != WOLFSSL_SUCCESS) {

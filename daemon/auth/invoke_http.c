@@ -182,6 +182,7 @@ static int tls_setup(struct http_ep *ep, char *err, size_t errlen)
 	}
 	ep->ctx = wolfSSL_CTX_new(wolfSSLv23_client_method());
 	if (!ep->ctx) {
+		wolfSSL_Cleanup();
 		snprintf(err, errlen, "cannot create a TLS context");
 		return -ENOMEM;
 	}
@@ -194,8 +195,8 @@ static int tls_setup(struct http_ep *ep, char *err, size_t errlen)
 	return 0;
 }
 
-/* Resolves an IP literal at once; leaves host names for getaddrinfo_a(). */
-static int resolve_literal(struct http_ep *ep)
+/* Resolves an IP literal at once; host names are left to getaddrinfo_a(). */
+static void resolve_literal(struct http_ep *ep)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -203,10 +204,7 @@ static int resolve_literal(struct http_ep *ep)
 		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 	};
 
-	if (getaddrinfo(ep->host, ep->port, &hints, &ep->addrs))
-		return 0;
-	ep->host_is_ip = true;
-	return 0;
+	ep->host_is_ip = getaddrinfo(ep->host, ep->port, &hints, &ep->addrs) == 0;
 }
 
 static void ep_free(struct invoke_ep *base);
@@ -231,10 +229,11 @@ static struct invoke_ep *ep_new_scheme(struct invoke_env *env, const char *url, 
 		return NULL;
 	}
 	if (parse_url(ep, url, tls ? "https://" : "http://", err, errlen) ||
-	    (tls && tls_setup(ep, err, errlen)) || resolve_literal(ep)) {
+	    (tls && tls_setup(ep, err, errlen))) {
 		ep_free(&ep->base);
 		return NULL;
 	}
+	resolve_literal(ep);
 	return &ep->base;
 }
 

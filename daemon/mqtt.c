@@ -1110,31 +1110,54 @@ static size_t prop_value_size(const struct prop_def *def, const struct mqtt_prop
 	return 0;
 }
 
+/*
+ * The identifiers of the properties to write, as MQTT_PROP_BIT()s: the
+ * single-valued ones present, and the repeatable ones that have a count.
+ * Walked from the lowest bit, they come out in identifier order.
+ */
+static uint64_t props_to_write(const struct mqtt_props *p)
+{
+	uint64_t mask =
+		p->present & ~(MQTT_PROP_BIT(MQTT_PROP_USER) | MQTT_PROP_BIT(MQTT_PROP_SUB_ID));
+
+	if (p->n_user)
+		mask |= MQTT_PROP_BIT(MQTT_PROP_USER);
+	if (p->n_sub_id)
+		mask |= MQTT_PROP_BIT(MQTT_PROP_SUB_ID);
+	return mask;
+}
+
+static uint32_t next_id(uint64_t *mask)
+{
+	uint32_t id = (uint32_t)__builtin_ctzll(*mask);
+
+	*mask &= *mask - 1;
+	return id;
+}
+
 /* Length of the properties of @p in a packet of type @kind (without the length field). */
 static size_t props_size(const struct mqtt_props *p, uint8_t kind)
 {
+	uint64_t mask = props_to_write(p);
 	size_t n = 0;
 
-	for (uint32_t id = 1; id < ARRAY_SIZE(props_def); id++) {
-		const struct prop_def *def = prop_lookup(id);
+	while (mask) {
+		uint32_t id = next_id(&mask);
+		const struct prop_def *def = &props_def[id];
 		struct mqtt_iter it = { 0 };
 
-		if (!def)
-			continue;
-		if (id == MQTT_PROP_USER && p->n_user) {
+		assert(id < ARRAY_SIZE(props_def) && (def->where & K(kind)));
+		if (id == MQTT_PROP_USER) {
 			struct mqtt_str_pair pair;
 
-			assert(def->where & K(kind));
 			while (mqtt_props_next_user(p, &it, &pair))
 				n += 5 + (size_t)pair.name.len + pair.value.len;
-		} else if (id == MQTT_PROP_SUB_ID && p->n_sub_id) {
+		} else if (id == MQTT_PROP_SUB_ID) {
 			uint32_t v;
 
-			assert(def->where & K(kind));
 			while (mqtt_props_next_sub_id(p, &it, &v))
 				n += 1 + mqtt_varint_size(v);
-		} else if (p->present & MQTT_PROP_BIT(id)) {
-			assert(def->where & K(kind));
+		} else {
 			n += 1 + prop_value_size(def, p);
 		}
 	}
@@ -1169,17 +1192,16 @@ static void write_prop(struct mqtt_wbuf *w, const struct prop_def *def, uint32_t
 /* Writes the property length @len (from props_size()) and the properties. */
 static void write_props(struct mqtt_wbuf *w, const struct mqtt_props *p, size_t len)
 {
+	uint64_t mask = props_to_write(p);
 	size_t start;
 
 	mqtt_write_varint(w, (uint32_t)len);
 	start = w->pos;
-	for (uint32_t id = 1; id < ARRAY_SIZE(props_def); id++) {
-		const struct prop_def *def = prop_lookup(id);
+	while (mask) {
+		uint32_t id = next_id(&mask);
 		struct mqtt_iter it = { 0 };
 
-		if (!def)
-			continue;
-		if (id == MQTT_PROP_USER && p->n_user) {
+		if (id == MQTT_PROP_USER) {
 			struct mqtt_str_pair pair;
 
 			while (mqtt_props_next_user(p, &it, &pair)) {
@@ -1187,15 +1209,15 @@ static void write_props(struct mqtt_wbuf *w, const struct mqtt_props *p, size_t 
 				mqtt_write_str(w, pair.name);
 				mqtt_write_str(w, pair.value);
 			}
-		} else if (id == MQTT_PROP_SUB_ID && p->n_sub_id) {
+		} else if (id == MQTT_PROP_SUB_ID) {
 			uint32_t v;
 
 			while (mqtt_props_next_sub_id(p, &it, &v)) {
 				mqtt_write_u8(w, MQTT_PROP_SUB_ID);
 				mqtt_write_varint(w, v);
 			}
-		} else if (p->present & MQTT_PROP_BIT(id)) {
-			write_prop(w, def, id, p);
+		} else {
+			write_prop(w, &props_def[id], id, p);
 		}
 	}
 	assert(w->pos - start == len);

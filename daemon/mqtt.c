@@ -98,12 +98,14 @@ void mqtt_diag_format(const struct mqtt_diag *d, char *buf, size_t size)
 	const char *field = d->field ? d->field : "packet";
 	const char *why = d->why ? d->why : "invalid";
 
-	if (d->len)
+	if (!d->type)
+		snprintf(buf, size, "%s: %s", field, why);
+	else if (d->len)
 		snprintf(buf, size, "%s (%u bytes): %s at byte %u: %s", mqtt_type_name(d->type),
 			 d->len, field, d->offset, why);
 	else
-		snprintf(buf, size, "%s: %s at byte %u: %s",
-			 d->type ? mqtt_type_name(d->type) : "packet", field, d->offset, why);
+		snprintf(buf, size, "%s: %s at byte %u: %s", mqtt_type_name(d->type), field,
+			 d->offset, why);
 }
 
 /* ---- topics --------------------------------------------------------------------------- */
@@ -788,7 +790,7 @@ static enum mqtt_err parse_ack(struct pctx *x, struct mqtt_ack *o)
 	o->reason = MQTT_RC_SUCCESS;
 	props_clear(&o->props);
 	if (x->v == MQTT_V5 && mqtt_cur_left(&x->c)) {
-		mqtt_read_u8(&x->c, &o->reason);
+		(void)mqtt_read_u8(&x->c, &o->reason); /* a byte is left */
 		if (!rc_valid(&rc_sets[x->type], o->reason))
 			return fail_at(x, MQTT_ERR_PROTOCOL, x->c.pos - 1, "reason code",
 				       "not valid in this packet");
@@ -940,7 +942,7 @@ static enum mqtt_err parse_disconnect(struct pctx *x, struct mqtt_disconnect *o)
 	o->reason = MQTT_RC_SUCCESS;
 	props_clear(&o->props);
 	if (x->v == MQTT_V5 && mqtt_cur_left(&x->c)) {
-		mqtt_read_u8(&x->c, &o->reason);
+		(void)mqtt_read_u8(&x->c, &o->reason); /* a byte is left */
 		if (!rc_valid(&rc_sets[x->type], o->reason))
 			return fail_at(x, MQTT_ERR_PROTOCOL, x->c.pos - 1, "reason code",
 				       "not valid in this packet");
@@ -1143,10 +1145,11 @@ static size_t props_size(const struct mqtt_props *p, uint8_t kind)
 
 	while (mask) {
 		uint32_t id = next_id(&mask);
-		const struct prop_def *def = &props_def[id];
+		const struct prop_def *def;
 		struct mqtt_iter it = { 0 };
 
-		assert(id < ARRAY_SIZE(props_def) && (def->where & K(kind)));
+		assert(id < ARRAY_SIZE(props_def) && (props_def[id].where & K(kind)));
+		def = &props_def[id];
 		if (id == MQTT_PROP_USER) {
 			struct mqtt_str_pair pair;
 

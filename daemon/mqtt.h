@@ -381,7 +381,8 @@ static inline uint8_t mqtt_err_reason(enum mqtt_err err)
 
 /*
  * Time a device has to send CONNECT once its connection is up (TLS done).
- * The specification asks for "a reasonable amount of time"; 10 s as HiveMQ.
+ * The specification asks for "a reasonable amount of time"; 10 s, the
+ * no-connect idle timeout HiveMQ uses by default.
  */
 uint32_t mqtt_connect_timeout_ms(void);
 /*
@@ -489,6 +490,21 @@ enum mqtt_err mqtt_session_feed(struct mqtt_session *s, const uint8_t *in, size_
  * the packet may not be sent in this role and state (a bug of the caller).
  */
 enum mqtt_err mqtt_session_sent(struct mqtt_session *s, const struct mqtt_packet *pkt);
+/*
+ * Ends the session with @err for a reason found outside the codec, e.g.
+ * MQTT_ERR_KEEP_ALIVE_TIMEOUT when the keep-alive timer fires (@why: a static
+ * string for the log). Later feeds fail with @err, and
+ * mqtt_session_error_reply() and mqtt_session_log_error() work as after a
+ * codec error.
+ */
+void mqtt_session_set_error(struct mqtt_session *s, enum mqtt_err err, const char *why);
+/*
+ * Logs at debug level (a peer's protocol errors never log louder) why the
+ * session ended: "mqtt <peer>: malformed packet (0x81): PUBLISH (7 bytes):
+ * topic name at byte 2: wildcard in a topic name". @peer names the
+ * connection (id and address).
+ */
+void mqtt_session_log_error(const struct mqtt_session *s, const char *peer);
 /*
  * After mqtt_session_feed() failed: builds into @buf the packet to send
  * before closing (MQTT 5: CONNACK or DISCONNECT with the reason code; 3.1.1:

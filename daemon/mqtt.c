@@ -16,6 +16,7 @@
  * a Topic Name or Topic Filter breaking the topic rules: 0x90 / 0x8F.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +207,23 @@ static bool rc_valid(const struct rc_set *set, uint8_t rc)
 bool mqtt_rc_valid(uint8_t type, uint8_t rc)
 {
 	return type < ARRAY_SIZE(rc_sets) && rc_valid(&rc_sets[type], rc);
+}
+
+int mqtt_suback_merge(const bool *denied, uint32_t n, const uint8_t *granted, uint32_t n_granted,
+		      uint8_t deny_code, uint8_t *out)
+{
+	uint32_t g = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (denied[i]) {
+			out[i] = deny_code;
+		} else {
+			if (g == n_granted)
+				return -EINVAL;
+			out[i] = granted[g++];
+		}
+	}
+	return g == n_granted ? 0 : -EINVAL;
 }
 
 /* ---- property table ------------------------------------------------------------------- */
@@ -1337,6 +1355,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 	case MQTT_PUBLISH: {
 		const struct mqtt_publish *p = &pkt->publish;
 
+		assert(!p->qos || p->packet_id);
 		n = 2 + (size_t)p->topic.len + (p->qos ? 2 : 0) + p->payload_len;
 		if (v == MQTT_V5) {
 			bs->props = props_size(&p->props, MQTT_PUBLISH);
@@ -1358,6 +1377,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 		struct mqtt_iter it = { 0 };
 		struct mqtt_sub s;
 
+		assert(pkt->subscribe.packet_id && pkt->subscribe.n);
 		if (v == MQTT_V5) {
 			bs->props = props_size(&pkt->subscribe.props, MQTT_SUBSCRIBE);
 			n = props_block_size(bs->props);
@@ -1370,6 +1390,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 		struct mqtt_iter it = { 0 };
 		struct mqtt_str f;
 
+		assert(pkt->unsubscribe.packet_id && pkt->unsubscribe.n);
 		if (v == MQTT_V5) {
 			bs->props = props_size(&pkt->unsubscribe.props, MQTT_UNSUBSCRIBE);
 			n = props_block_size(bs->props);
@@ -1380,6 +1401,8 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 	}
 	case MQTT_SUBACK:
 	case MQTT_UNSUBACK:
+		assert(pkt->suback.packet_id);
+		assert(pkt->suback.n || (v == MQTT_V311 && pkt->type == MQTT_UNSUBACK));
 		if (v == MQTT_V311)
 			return pkt->type == MQTT_SUBACK ? 2 + (size_t)pkt->suback.n : 2;
 		bs->props = props_size(&pkt->suback.props, pkt->type);

@@ -24,9 +24,10 @@
  *   refuses packets the state or the direction does not allow (first packet
  *   CONNECT, no second CONNECT, no CONNACK from a device, ...).
  *
- * Nothing here allocates per packet, logs or blocks; errors come back as an
- * enum mqtt_err naming the MQTT 5 reason code to send, with a struct
- * mqtt_diag saying which field was wrong, why, and where, for the log line.
+ * Nothing here allocates per packet or blocks, and only
+ * mqtt_session_log_error() logs; errors come back as an enum mqtt_err naming
+ * the MQTT 5 reason code to send, with a struct mqtt_diag saying which field
+ * was wrong, why, and where, for the log line.
  */
 #ifndef TG_DAEMON_MQTT_H
 #define TG_DAEMON_MQTT_H
@@ -320,7 +321,7 @@ struct mqtt_packet {
 /* Why parsing failed, for the log line (see mqtt_diag_format()). */
 struct mqtt_diag {
 	const char *field; /* e.g. "topic name", "property 0x23" */
-	const char *why;   /* e.g. "contains a wildcard" */
+	const char *why;   /* e.g. "wildcard in a topic name" */
 	uint32_t offset;   /* byte offset of the field in the packet */
 	uint32_t len;	   /* packet length when known, else 0 */
 	uint8_t type;	   /* packet type when known, else 0 */
@@ -401,7 +402,7 @@ bool mqtt_rc_valid(uint8_t type, uint8_t rc);
  */
 const char *mqtt_fixed_header_check(uint8_t b0);
 
-/* "PUBLISH (37 bytes): topic name at byte 2: contains a wildcard" into @buf. */
+/* "PUBLISH (37 bytes): topic name at byte 2: wildcard in a topic name" into @buf. */
 void mqtt_diag_format(const struct mqtt_diag *d, char *buf, size_t size);
 
 /*
@@ -439,6 +440,17 @@ size_t mqtt_packet_size(const struct mqtt_packet *pkt, uint8_t version);
  * be valid for its type (the builder asserts QoS, flags and properties).
  */
 size_t mqtt_build(const struct mqtt_packet *pkt, uint8_t version, uint8_t *buf, size_t cap);
+
+/*
+ * The SUBACK codes for a device whose SUBSCRIBE was partly refused by policy:
+ * @denied[i] says whether its filter i (of @n) was refused; the @n_granted
+ * codes of @granted (the broker's SUBACK to the filters forwarded, in order)
+ * answer the others. Writes @n codes into @out, @deny_code for the refused
+ * (MQTT_V3_SUBACK_FAILURE or MQTT_RC_NOT_AUTHORIZED, decisions.md #14).
+ * Returns 0, or -EINVAL when @n_granted is not the number of filters allowed.
+ */
+int mqtt_suback_merge(const bool *denied, uint32_t n, const uint8_t *granted, uint32_t n_granted,
+		      uint8_t deny_code, uint8_t *out);
 
 /* Iterators over repeatable properties and filter lists; true while one is returned. */
 bool mqtt_props_next_user(const struct mqtt_props *p, struct mqtt_iter *it,

@@ -8,6 +8,7 @@
  * connection-state rules.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -930,6 +931,25 @@ static void test_diag_format(void **state)
 	assert_int_equal(mqtt_err_reason(MQTT_ERR_TOPIC_NAME_INVALID), 0x90);
 }
 
+static void test_suback_merge(void **state)
+{
+	const bool denied[] = { false, true, false, true };
+	const uint8_t granted[] = { 1, 0x80 };
+	uint8_t out[4];
+
+	assert_int_equal(mqtt_suback_merge(denied, 4, granted, 2, MQTT_RC_NOT_AUTHORIZED, out), 0);
+	assert_memory_equal(out, ((const uint8_t[]){ 1, 0x87, 0x80, 0x87 }), 4);
+	/* all refused: nothing was forwarded */
+	assert_int_equal(mqtt_suback_merge((const bool[]){ true, true }, 2, NULL, 0,
+					   MQTT_V3_SUBACK_FAILURE, out),
+			 0);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x80, 0x80 }), 2);
+	/* the broker answered too few or too many filters */
+	assert_int_equal(mqtt_suback_merge(denied, 4, granted, 1, 0x87, out), -EINVAL);
+	assert_int_equal(mqtt_suback_merge(denied, 4, (const uint8_t[]){ 0, 1, 2 }, 3, 0x87, out),
+			 -EINVAL);
+}
+
 static void test_topic_rules(void **state)
 {
 	static const struct {
@@ -1717,6 +1737,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_diag_format),
 		cmocka_unit_test(test_topic_rules),
+		cmocka_unit_test(test_suback_merge),
 		cmocka_unit_test(test_reader_every_split),
 		cmocka_unit_test(test_reader_limits),
 		cmocka_unit_test_setup_teardown(test_captured_parse, load_captured, free_captured),

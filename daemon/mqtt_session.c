@@ -183,8 +183,8 @@ enum mqtt_err mqtt_reader_feed(struct mqtt_reader *r, const uint8_t *in, size_t 
 			return rc;
 		memcpy(r->buf, r->hdr, r->have);
 	}
-	if (r->need) {
-		n = TG_MIN(r->need - r->have, len - used);
+	n = r->need ? TG_MIN(r->need - r->have, len - used) : 0;
+	if (n) {
 		memcpy(r->buf + r->have, in + used, n);
 		r->have += (uint32_t)n;
 		used += n;

@@ -20,6 +20,8 @@ LIBTG     := $(BUILD)/libtg.a
 
 BENCH_SRCS := $(wildcard tests/load/*.c)
 BINS      := $(BUILD)/tollgated $(BUILD)/tollgatectl $(BUILD)/tollgate-bench
+# Example programs shipped in packaging/examples/ (tests run them too).
+EXAMPLES  := $(BUILD)/tollgate-unix-authorizer
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 HELPERS   := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
@@ -30,7 +32,7 @@ FUZZ_TIME ?= 60
 FMT_FILES = $(shell find bpf common daemon ctl tests packaging -name '*.[ch]' 2>/dev/null)
 
 .PHONY: hdrcheck all tests check run bench deb fuzz fuzzers format format-check clean help deps install
-all: $(BINS)
+all: $(BINS) $(EXAMPLES)
 
 include mk/rules.mk
 
@@ -47,6 +49,10 @@ $(BUILD)/tollgatectl: $(BUILD)/obj/ctl/main.o $(LIBTG)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tollgate-bench: $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRCS)) $(LIBTG)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tollgate-unix-authorizer: $(BUILD)/obj/packaging/examples/unix-authorizer/unix_authorizer.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -70,7 +76,7 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIBTG)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
-tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(HELPERS)
+tests: $(BINS) $(EXAMPLES) $(UNIT_TESTS) $(BPF_TESTS) $(HELPERS)
 
 
 

@@ -491,15 +491,21 @@ static const char *skip_ws(const char *s)
 
 /*
  * Parses a map or structure (@open '{') or a list (@open '[') value: JSON
- * when it starts with @open, else shorthand. Sets c->shorthand accordingly.
+ * when it starts with '{' or '[' (and then it must be @open), else
+ * shorthand, as the CLI decides. Sets c->shorthand accordingly.
  */
 static json_t *parse_composite(struct conv *c, const char *text, char open)
 {
+	char first = *skip_ws(text);
 	json_error_t jerr;
 	json_t *v;
 
-	if (*skip_ws(text) == open) {
+	if (first == '{' || first == '[') {
 		c->shorthand = false;
+		if (first != open) {
+			set_err(c->err, ARGS_ERR_PARAM, "Invalid JSON:\n%s", text);
+			return NULL;
+		}
 		v = json_loads(text, 0, &jerr);
 		if (!v)
 			set_err(c->err, ARGS_ERR_PARAM,

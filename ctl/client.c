@@ -96,6 +96,9 @@ int client_call(const struct ctl_global *g, const char *op, const json_t *args, 
 		if (rc == -EMSGSIZE)
 			fprintf(stderr, "Error: the request is larger than %u bytes\n",
 				CTL_FRAME_MAX);
+		else if (rc == -EINVAL)
+			fprintf(stderr, "Error: the request nests deeper than %d levels\n",
+				CTL_DEPTH_MAX);
 		else
 			fprintf(stderr, "Error: sending to tollgated on %s: %s\n", g->socket_path,
 				strerror(-rc));

@@ -5,6 +5,7 @@
  *   tollgatectl [--socket PATH] [--output json|table|text] [--config FILE]
  *               <command> [parameters]
  *
+ * (the three global options may also follow the command, as in the CLI).
  * Commands and their parameters are the AWS CLI's (`aws iot <command>`), so
  * a command pasted from AWS's documentation works with `aws iot` replaced
  * by `tollgatectl`. Exit codes are the AWS CLI v2's (see ctl.h).
@@ -62,7 +63,7 @@ static void print_help(void)
 	       "Manages a running tollgated over its control socket. Commands and\n"
 	       "parameters follow `aws iot`: replace `aws iot` by `tollgatectl`.\n"
 	       "\n"
-	       "Options (before the command):\n"
+	       "Options (before or after the command):\n"
 	       "  --socket PATH       tollgated's control socket (default: $TOLLGATE_SOCKET,\n"
 	       "                      else %s)\n"
 	       "  --output FORMAT     json (default), table or text\n"
@@ -121,47 +122,63 @@ static bool is_option(const char *a, const char *name)
 	       (a[2 + len] == '\0' || a[2 + len] == '=');
 }
 
-/* Parses the global options; returns the index of the command word, or -1
- * with *@rc set when main must exit. */
+/*
+ * Takes the value-carrying global option at argv[*i] (--socket, --config,
+ * --output) into @g. Returns 1 when taken (*i moved past it), 0 when
+ * argv[*i] is not one, -1 after a usage error.
+ */
+static int take_global(int argc, char **argv, int *i, struct ctl_global *g)
+{
+	const char *a = argv[*i], *val;
+	size_t k;
+
+	if (is_option(a, "socket"))
+		return option_value(argc, argv, i, "socket", &g->socket_path) ? 1 : -1;
+	if (is_option(a, "config"))
+		return option_value(argc, argv, i, "config", &g->config_path) ? 1 : -1;
+	if (!is_option(a, "output"))
+		return 0;
+	if (!option_value(argc, argv, i, "output", &val))
+		return -1;
+	for (k = 0; k < ARRAY_SIZE(outputs) && strcmp(outputs[k], val); k++)
+		;
+	if (k == ARRAY_SIZE(outputs)) {
+		args_usage_error("argument --output: Invalid choice, valid choices are:");
+		args_print_choices(stderr, outputs, ARRAY_SIZE(outputs));
+		fprintf(stderr, "\nInvalid choice: '%s'\n", val);
+		return -1;
+	}
+	g->output = (enum ctl_output)k;
+	return 1;
+}
+
+/*
+ * Parses the global options before the command; returns the index of the
+ * command word, or -1 with *@rc set when main must exit.
+ */
 static int parse_globals(int argc, char **argv, struct ctl_global *g, int *rc)
 {
 	int i = 1;
 
 	*rc = CTL_EXIT_USAGE;
 	while (i < argc && !strncmp(argv[i], "--", 2)) {
-		const char *a = argv[i], *val;
+		int taken;
 
-		if (!strcmp(a, "--help")) {
+		if (!strcmp(argv[i], "--help")) {
 			print_help();
 			*rc = CTL_EXIT_OK;
 			return -1;
-		} else if (!strcmp(a, "--version")) {
+		}
+		if (!strcmp(argv[i], "--version")) {
 			printf("tollgatectl %s\n", TG_VERSION);
 			*rc = CTL_EXIT_OK;
 			return -1;
-		} else if (is_option(a, "socket")) {
-			if (!option_value(argc, argv, &i, "socket", &g->socket_path))
-				return -1;
-		} else if (is_option(a, "config")) {
-			if (!option_value(argc, argv, &i, "config", &g->config_path))
-				return -1;
-		} else if (is_option(a, "output")) {
-			size_t k;
-
-			if (!option_value(argc, argv, &i, "output", &val))
-				return -1;
-			for (k = 0; k < ARRAY_SIZE(outputs) && strcmp(outputs[k], val); k++)
-				;
-			if (k == ARRAY_SIZE(outputs)) {
-				args_usage_error("argument --output: Invalid choice, valid choices "
-						 "are:");
-				args_print_choices(stderr, outputs, ARRAY_SIZE(outputs));
-				fprintf(stderr, "\nInvalid choice: '%s'\n", val);
-				return -1;
-			}
-			g->output = (enum ctl_output)k;
-		} else {
-			args_unknown_options(a);
+		}
+		taken = take_global(argc, argv, &i, g);
+		if (taken < 0)
+			return -1;
+		if (!taken) {
+			args_unknown_options(argv[i]);
 			return -1;
 		}
 	}
@@ -170,6 +187,27 @@ static int parse_globals(int argc, char **argv, struct ctl_global *g, int *rc)
 		return -1;
 	}
 	return i;
+}
+
+/*
+ * Like the AWS CLI, global options may also follow the command (commands
+ * pasted with "--output text" at the end): takes them out of the command's
+ * words, compacting @argv in place. Returns the new count, or -1 after a
+ * usage error.
+ */
+static int take_trailing_globals(int argc, char **argv, struct ctl_global *g)
+{
+	int i = 1, n = 1;
+
+	while (i < argc) {
+		int taken = take_global(argc, argv, &i, g);
+
+		if (taken < 0)
+			return -1;
+		if (!taken)
+			argv[n++] = argv[i++];
+	}
+	return n;
 }
 
 int main(int argc, char **argv)
@@ -208,5 +246,8 @@ int main(int argc, char **argv)
 		invalid_command(argv[i]);
 		return CTL_EXIT_USAGE;
 	}
-	return cmd->fn(&g, argc - i, argv + i);
+	argc = take_trailing_globals(argc - i, argv + i, &g);
+	if (argc < 0)
+		return CTL_EXIT_USAGE;
+	return cmd->fn(&g, argc, argv + i);
 }

@@ -35,7 +35,11 @@ struct sh {
 	char *err;
 	size_t errlen;
 	bool failed;
+	unsigned int depth; /* [ and { around the current position */
 };
+
+/* Deeper than any AWS shape; bounds the recursion on hostile input. */
+#define SHORTHAND_DEPTH_MAX 16
 
 static bool sh_eof(const struct sh *p)
 {
@@ -322,12 +326,30 @@ err_free:
 	return NULL;
 }
 
+/* Parses a [list] or {hash} with @parse, one nesting level deeper. */
+static json_t *sh_nested(struct sh *p, json_t *(*parse)(struct sh *))
+{
+	char prefix[64];
+	json_t *v;
+
+	if (p->depth == SHORTHAND_DEPTH_MAX) {
+		snprintf(prefix, sizeof(prefix), "Nesting deeper than %d levels for input:\n",
+			 SHORTHAND_DEPTH_MAX);
+		sh_report(p, prefix, "");
+		return NULL;
+	}
+	p->depth++;
+	v = parse(p);
+	p->depth--;
+	return v;
+}
+
 static json_t *sh_explicit_values(struct sh *p)
 {
 	if (sh_cur(p) == '[')
-		return sh_explicit_list(p);
+		return sh_nested(p, sh_explicit_list);
 	if (sh_cur(p) == '{')
-		return sh_hash_literal(p);
+		return sh_nested(p, sh_hash_literal);
 	return sh_first_value(p);
 }
 
@@ -398,9 +420,9 @@ static json_t *sh_values(struct sh *p)
 	if (sh_eof(p))
 		return json_string("");
 	if (sh_cur(p) == '[')
-		return sh_explicit_list(p);
+		return sh_nested(p, sh_explicit_list);
 	if (sh_cur(p) == '{')
-		return sh_hash_literal(p);
+		return sh_nested(p, sh_hash_literal);
 	return sh_csv_value(p);
 }
 

@@ -411,6 +411,8 @@ static const struct kw control_kws[] = {
 	{ "socket", p_abs_path, CFG(control.socket), 0, UNIX_PATH_MAX - 1 },
 	{ "group", p_group, CFG(control.group) },
 	{ "mode", p_mode, CFG(control.mode) },
+	{ "max_clients", p_uint, CFG(control.max_clients), 1, 1000000 },
+	{ "idle_timeout_ms", p_uint, CFG(control.idle_timeout_ms), 100, 86400000 },
 	{ NULL },
 };
 
@@ -508,6 +510,8 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 {
 	memcpy(cfg->account_id, "123456789012", 13);
 	cfg->control.mode = 0660;
+	cfg->control.max_clients = 4096;
+	cfg->control.idle_timeout_ms = 60000;
 	cfg->log.level = LOG_LVL_INFO;
 	cfg->limits.authorizers = 100;
 	cfg->limits.keys_per_authorizer = AUTHZ_MAX_KEYS;

@@ -35,9 +35,11 @@ struct tg_config {
 	char *state_dir;     /* absolute */
 	char *state_file;    /* state_dir + "/" CONFIG_STATE_FILE */
 	struct {
-		char *socket; /* absolute path of the control socket */
-		char *group;  /* group allowed to use it besides root */
-		mode_t mode;  /* permission bits of the socket */
+		char *socket;		  /* absolute path of the control socket */
+		char *group;		  /* group allowed to use it besides root */
+		mode_t mode;		  /* permission bits of the socket */
+		unsigned max_clients;	  /* connections served at once */
+		unsigned idle_timeout_ms; /* a silent client is closed after this */
 	} control;
 	struct {
 		enum log_level level;

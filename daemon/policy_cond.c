@@ -164,6 +164,7 @@ static const struct key_def key_defs[] = {
 };
 
 #define THING_ATTR_KEY "iot:Connection.Thing.Attributes["
+#define CERT_KEY_PREFIX "iot:Certificate."
 
 static int oom(struct pol_cc *cc)
 {
@@ -215,6 +216,12 @@ static int parse_key(struct pol_cc *cc, const char *name, struct pol_cond *c)
 	}
 	if (len > plen + 1 && !strncasecmp(name, THING_ATTR_KEY, plen) && name[len - 1] == ']' &&
 	    !memchr(name + plen, ']', len - plen - 1)) {
+		c->key = KEY_THING;
+		return 0;
+	}
+	/* X.509 certificate keys: no certificate on a custom-auth connection. */
+	if (len > strlen(CERT_KEY_PREFIX) &&
+	    !strncasecmp(name, CERT_KEY_PREFIX, strlen(CERT_KEY_PREFIX))) {
 		c->key = KEY_THING;
 		return 0;
 	}

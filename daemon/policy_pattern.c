@@ -50,6 +50,7 @@ static const struct var_def var_defs[] = {
 };
 
 #define THING_ATTR_PREFIX "iot:Connection.Thing.Attributes["
+#define CERT_VAR_PREFIX "iot:Certificate."
 
 /* Variable names are case-insensitive, as IAM's context keys are. */
 static int var_lookup(const char *name, size_t len)
@@ -63,6 +64,14 @@ static int var_lookup(const char *name, size_t len)
 	/* iot:Connection.Thing.Attributes[<name>], <name> non-empty, no ']' */
 	if (len > plen + 1 && !strncasecmp(name, THING_ATTR_PREFIX, plen) && name[len - 1] == ']' &&
 	    !memchr(name + plen, ']', len - plen - 1))
+		return POL_VAR_THING;
+	/*
+	 * iot:Certificate.* (Subject.CommonName, Issuer.*, SerialNumber, ...):
+	 * valid AWS variables with no value on a custom-auth connection, which
+	 * carries no client certificate; unresolved like the thing variables.
+	 */
+	if (len > strlen(CERT_VAR_PREFIX) &&
+	    !strncasecmp(name, CERT_VAR_PREFIX, strlen(CERT_VAR_PREFIX)))
 		return POL_VAR_THING;
 	return -1;
 }

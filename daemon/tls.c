@@ -31,10 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/memory.h>
 #include <wolfssl/wolfcrypt/random.h>
 
@@ -90,6 +92,13 @@ int tls_init(void)
 	return init_rc;
 }
 
+void tls_thread_cleanup(void)
+{
+#ifdef FP_ECC
+	wc_ecc_fp_free();
+#endif
+}
+
 size_t tls_heap_bytes(void)
 {
 	return atomic_load_explicit(&heap_bytes, memory_order_relaxed);
@@ -143,7 +152,6 @@ static int keys_rotate_locked(struct tls_ticket_keys *keys)
 	keys->prev.valid = keys->cur.valid;
 	memcpy(keys->prev.name, keys->cur.name, sizeof(keys->prev.name));
 	memcpy(keys->prev.key, keys->cur.key, sizeof(keys->prev.key));
-	atomic_store(&keys->prev.seq, atomic_load(&keys->cur.seq));
 	keys->cur.valid = true;
 	memcpy(keys->cur.name, fresh.name, sizeof(fresh.name));
 	memcpy(keys->cur.key, fresh.key, sizeof(fresh.key));
@@ -708,11 +716,26 @@ static int add_names(struct tls_server *srv, const struct tls_server_config *cfg
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx);
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx);
 
+/* Why a certificate or key file did not load: the error wolfSSL queued, if
+ * any, else the usual causes. Empties this thread's wolfSSL error queue. */
+static const char *load_reason(char *buf, size_t size)
+{
+	unsigned long e = wolfSSL_ERR_get_error();
+
+	if (!e)
+		return "unreadable, not PEM, or a key below 2048 bits (RSA) or 256 bits (EC)";
+	wolfSSL_ERR_error_string_n(e, buf, size);
+	while (wolfSSL_ERR_get_error())
+		;
+	return buf;
+}
+
 static int make_ctx(struct tls_domain *dom, const struct tls_domain_config *dc,
 		    struct tls_ticket_keys *tickets, size_t idx, char *err, size_t errsz)
 {
 	static const int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1,
 				      WOLFSSL_ECC_SECP384R1 };
+	char text[WOLFSSL_MAX_ERROR_SZ];
 	WOLFSSL_CTX *ctx;
 	const char *what;
 
@@ -720,19 +743,35 @@ static int make_ctx(struct tls_domain *dom, const struct tls_domain_config *dc,
 		fmt_err(err, errsz, "domain %zu: certificate and key files are required", idx);
 		return -EINVAL;
 	}
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? dc->key_file : dc->cert_file;
+
+		if (access(f, R_OK) == -1) {
+			fmt_err(err, errsz, "domain %zu: cannot read '%s': %s", idx, f,
+				strerror(errno));
+			return -EINVAL;
+		}
+	}
 	ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
 	if (!ctx)
 		return -ENOMEM;
 	dom->ctx = ctx;
 	dom->data = dc->data;
+	/* Refuse weak keys when loading (RSA below 2048 bits, EC below 256). */
+	if (wolfSSL_CTX_SetMinRsaKey_Sz(ctx, 2048) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_SetMinEccKey_Sz(ctx, 256) != WOLFSSL_SUCCESS) {
+		what = "minimum key sizes";
+		goto err_setting;
+	}
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, dc->cert_file) != WOLFSSL_SUCCESS) {
-		fmt_err(err, errsz, "domain %zu: cannot load certificate chain '%s'", idx,
-			dc->cert_file);
+		fmt_err(err, errsz, "domain %zu: cannot load certificate chain '%s': %s", idx,
+			dc->cert_file, load_reason(text, sizeof(text)));
 		return -EINVAL;
 	}
 	if (wolfSSL_CTX_use_PrivateKey_file(ctx, dc->key_file, WOLFSSL_FILETYPE_PEM) !=
 	    WOLFSSL_SUCCESS) {
-		fmt_err(err, errsz, "domain %zu: cannot load private key '%s'", idx, dc->key_file);
+		fmt_err(err, errsz, "domain %zu: cannot load private key '%s': %s", idx,
+			dc->key_file, load_reason(text, sizeof(text)));
 		return -EINVAL;
 	}
 	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
@@ -858,10 +897,10 @@ enum tls_err tls_server_select(const struct tls_server *srv, const struct tls_he
 		char name[TLS_NAME_MAX + 1];
 		const struct tls_name *hit;
 
-		if (!host_name_valid(hello->sni, hello->sni_len) ||
-		    strlen(hello->sni) != hello->sni_len)
+		if (!host_name_valid(hello->sni, hello->sni_len))
 			return TLS_ERR_UNKNOWN_SNI;
-		memcpy(name, hello->sni, hello->sni_len + 1);
+		memcpy(name, hello->sni, hello->sni_len);
+		name[hello->sni_len] = '\0';
 		lower(name);
 		hit = find_name(srv, name);
 		if (!hit)
@@ -1160,6 +1199,12 @@ static enum tls_rc drive_handshake(struct tls_conn *c)
 	return TLS_OK;
 }
 
+static enum tls_rc hello_too_large(struct tls_conn *c)
+{
+	queue_alert(c, 50 /* decode_error */);
+	return fail(c, TLS_ERR_HELLO, "no whole ClientHello in %d bytes", TLS_HELLO_WIRE_MAX);
+}
+
 /* Picks domain and protocol once the whole ClientHello is buffered. */
 static enum tls_rc on_hello(struct tls_conn *c)
 {
@@ -1168,12 +1213,7 @@ static enum tls_rc on_hello(struct tls_conn *c)
 
 	switch (tls_hello_peek(c->in.p + c->in.pos, c->in.len - c->in.pos, &h)) {
 	case TLS_HELLO_AGAIN:
-		if (c->in.len - c->in.pos >= TLS_HELLO_WIRE_MAX) {
-			queue_alert(c, 50 /* decode_error */);
-			return fail(c, TLS_ERR_HELLO, "ClientHello larger than %d bytes",
-				    TLS_HELLO_WIRE_MAX);
-		}
-		return TLS_AGAIN;
+		return c->in.len - c->in.pos < TLS_HELLO_WIRE_MAX ? TLS_AGAIN : hello_too_large(c);
 	case TLS_HELLO_BAD:
 		queue_alert(c, 50 /* decode_error */);
 		return fail(c, TLS_ERR_HELLO, "%s", h.err);
@@ -1204,9 +1244,7 @@ enum tls_rc tls_conn_feed(struct tls_conn *c, const void *data, size_t len)
 			if (c->state != ST_HELLO)
 				return fail(c, TLS_ERR_OVERFLOW,
 					    "more than %d bytes of unread ciphertext", TLS_IN_MAX);
-			queue_alert(c, 50 /* decode_error */);
-			return fail(c, TLS_ERR_HELLO, "ClientHello larger than %d bytes",
-				    TLS_HELLO_WIRE_MAX);
+			return hello_too_large(c);
 		}
 		if (iobuf_room(&c->in, len, cap, true) < len)
 			return fail(c, TLS_ERR_NOMEM, NULL);
@@ -1255,7 +1293,7 @@ enum tls_rc tls_conn_read(struct tls_conn *c, void *buf, size_t cap, size_t *n)
 enum tls_rc tls_conn_write(struct tls_conn *c, const void *data, size_t len, size_t *n)
 {
 	const uint8_t *p = data;
-	int overhead, ret;
+	int plain, overhead, ret;
 
 	*n = 0;
 	if (c->state == ST_FAILED)
@@ -1264,13 +1302,16 @@ enum tls_rc tls_conn_write(struct tls_conn *c, const void *data, size_t len, siz
 		return fail(c, TLS_ERR_RECORD,
 			    c->state == ST_SHUTDOWN ? "write after shutdown" :
 						      "write before the handshake completed");
-	overhead = wolfSSL_GetOutputSize(c->ssl, REC_PLAIN_MAX) - REC_PLAIN_MAX;
+	/* One wolfSSL_write() per record, so each call's output is known. The
+	 * record size may be below 2^14 (max_fragment_length). */
+	plain = wolfSSL_GetMaxOutputSize(c->ssl);
+	overhead = plain > 0 ? wolfSSL_GetOutputSize(c->ssl, plain) - plain : -1;
 	if (overhead < 0)
 		return fail(c, TLS_ERR_RECORD, "wolfSSL cannot size a record");
 	while (*n < len) {
 		size_t room = c->out_held ? c->out.size - c->out.len :
 					    c->out_cap - (c->out.len - c->out.pos);
-		size_t chunk = TG_MIN(len - *n, (size_t)REC_PLAIN_MAX);
+		size_t chunk = TG_MIN(len - *n, (size_t)plain);
 
 		if (room <= (size_t)overhead)
 			break;
@@ -1292,12 +1333,15 @@ enum tls_rc tls_conn_shutdown(struct tls_conn *c)
 
 	if (c->state == ST_FAILED)
 		return TLS_ERROR;
+	if (c->state == ST_SHUTDOWN)
+		return TLS_OK;
 	if (c->state < ST_OPEN)
 		return fail(c, TLS_ERR_HANDSHAKE, "shutdown before the handshake completed");
-	c->state = ST_SHUTDOWN;
 	ret = wolfSSL_shutdown(c->ssl);
-	if (ret == WOLFSSL_SUCCESS || ret == WOLFSSL_SHUTDOWN_NOT_DONE)
+	if (ret == WOLFSSL_SUCCESS || ret == WOLFSSL_SHUTDOWN_NOT_DONE) {
+		c->state = ST_SHUTDOWN;
 		return TLS_OK;
+	}
 	return wolf_result(c, ret, TLS_ERR_RECORD);
 }
 

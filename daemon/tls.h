@@ -60,9 +60,17 @@ struct tls_ticket_keys;
 #define TLS_OUT_CAP_MIN (16 * 1024)
 
 /* Initialises wolfSSL once per process and installs the allocators behind
- * tls_heap_bytes(). Call it before any other wolfSSL use in the process (the
- * constructors below call it too). Returns 0 or -errno. */
+ * tls_heap_bytes(). Call it before any other wolfSSL or wolfCrypt use in the
+ * process (token keys included): a block allocated before it is not counted
+ * but would be subtracted when freed. The constructors below call it too.
+ * Returns 0 or -errno. */
 int tls_init(void);
+
+/* Frees what wolfCrypt caches per thread: the fixed-point ECC table (FP_ECC
+ * in Debian's build, up to ~12 MiB per thread that signs or derives with
+ * P-256). Call it in every thread that drove connections, before it exits;
+ * the memory is lost otherwise. */
+void tls_thread_cleanup(void);
 
 /* Bytes of heap that wolfSSL holds now in this process (malloc_usable_size of
  * each live block it allocated): contexts, connections, anything else. */
@@ -209,13 +217,15 @@ enum tls_rc tls_conn_feed(struct tls_conn *c, const void *data, size_t len);
 enum tls_rc tls_conn_read(struct tls_conn *c, void *buf, size_t cap, size_t *n);
 
 /* Encrypts up to @len bytes of @data into the output and sets *n to how many
- * were taken (records are cut to fit under the output cap). TLS_OK when *n > 0
- * or @len is 0, TLS_AGAIN when nothing fits until output is sent, TLS_ERROR
- * before the handshake is complete, after shutdown or on failure. */
+ * were taken (records are cut to fit under the output cap and the record size
+ * the peer asked for). TLS_OK when *n > 0 or @len is 0, TLS_AGAIN when nothing
+ * fits until output is sent, TLS_ERROR before the handshake is complete, after
+ * shutdown or on failure. */
 enum tls_rc tls_conn_write(struct tls_conn *c, const void *data, size_t len, size_t *n);
 
-/* Queues close_notify; nothing more can be written. TLS_OK or TLS_AGAIN when
- * the output is full (call again after sending). */
+/* Queues close_notify; nothing more can be written. TLS_OK (also when it was
+ * queued before), TLS_AGAIN when the output is full (call again after
+ * sending), TLS_ERROR before the handshake is complete. */
 enum tls_rc tls_conn_shutdown(struct tls_conn *c);
 
 /* Ciphertext waiting to be sent: returns its length and points *data at it.

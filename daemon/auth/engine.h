@@ -12,11 +12,13 @@
  *   -> invoke the function (http, https, unix, or a mapped arn:aws:lambda)
  *   -> validate the response (decisions.md #10) -> compile the policies.
  *
- * Threading: the engine runs its own thread(s). Any thread submits requests;
+ * Threading: the engine runs its own thread. Any thread submits requests;
  * each consumer thread owns a struct auth_mailbox whose eventfd becomes
  * readable when results are waiting, and auth_mailbox_drain() runs the
  * completion callbacks on that thread. The request is copied by
- * auth_submit(): the caller may free it at once.
+ * auth_submit(): the caller may free it at once. Everything after the copy
+ * (signature verification included) runs on the engine thread, so callers
+ * never need sig_thread_cleanup().
  */
 #ifndef TG_DAEMON_AUTH_ENGINE_H
 #define TG_DAEMON_AUTH_ENGINE_H
@@ -47,6 +49,7 @@ struct auth_engine_config {
 	unsigned max_inflight;	    /* per authorizer, concurrent invocations */
 	unsigned queue_deadline_ms; /* how long a request may wait for a slot */
 	size_t cache_entries;	    /* decision cache capacity (0 = off) */
+	unsigned negative_ttl_s;    /* cache isAuthenticated:false this long (0 = never) */
 	size_t max_token_len;	    /* decisions.md #4 (6144) */
 	size_t max_http_context;    /* headers + query forwarded (8192) */
 	const char *ca_file;	    /* CA bundle for https:// functions; NULL = system */
@@ -85,9 +88,18 @@ struct auth_kv {
 	size_t value_len;
 };
 
-#define AUTH_F_EXPLICIT_TOKEN (1u << 0) /* token/signature given (test-invoke), not extracted */
-#define AUTH_F_NO_CACHE (1u << 1)	/* do not answer from or fill the decision cache */
-#define AUTH_F_REFRESH (1u << 2)	/* a refresh of a live connection */
+/*
+ * Request flags. EXPLICIT_TOKEN: token and signature come from the request's
+ * fields (test-invoke); a field left NULL is still looked for in the
+ * headers, query string and username. NO_CACHE: neither answered from nor
+ * stored in the decision cache (identical requests in flight are still
+ * shared). REFRESH: a live connection's periodic re-authorization; it is
+ * not answered from the cache (the function is asked), its answer refills
+ * the cache, and during an outage staleGraceSeconds may answer it.
+ */
+#define AUTH_F_EXPLICIT_TOKEN (1u << 0)
+#define AUTH_F_NO_CACHE (1u << 1)
+#define AUTH_F_REFRESH (1u << 2)
 
 /* What a front end saw. Strings are (pointer, length); NULL = absent. */
 struct auth_request {
@@ -119,7 +131,12 @@ struct auth_request {
 	char connection_id[37]; /* UUID text for connectionMetadata.id; "" = generate */
 };
 
-/* A decision; immutable and reference-counted (shared by coalesced waiters). */
+/*
+ * A decision for one request; immutable and reference-counted. The waiters
+ * of one invocation each get their own result (the flags below differ)
+ * sharing one underlying decision, so the pointers stay valid as long as the
+ * result is held.
+ */
 struct auth_result {
 	enum auth_status status;
 	char detail[256]; /* human-readable reason for non-OK results */
@@ -150,6 +167,11 @@ struct auth_engine *auth_engine_new(const struct auth_engine_config *cfg,
 /* Stops the engine: pending requests complete with AUTH_INTERNAL first. */
 void auth_engine_free(struct auth_engine *eng);
 
+/*
+ * A mailbox must outlive every request submitted with it: free it once all
+ * its results were drained, or after auth_engine_free(). Results still in
+ * it when it is freed are dropped without running their callbacks.
+ */
 struct auth_mailbox *auth_mailbox_new(void);
 void auth_mailbox_free(struct auth_mailbox *mb);
 int auth_mailbox_fd(const struct auth_mailbox *mb); /* eventfd, readable when results wait */
@@ -169,6 +191,13 @@ struct auth_result *auth_call(struct auth_engine *eng, const struct auth_request
 /* Forgets cached decisions of one authorizer (after update or delete). */
 void auth_engine_invalidate(struct auth_engine *eng, const char *authorizer_name);
 
+/*
+ * Counters of one authorizer. Per request (once the authorizer is known):
+ * requests, authenticated, not_authenticated, signature_failures (bad or
+ * missing signature or parameters, decisions.md #5), cache_hits, coalesced,
+ * rejected. Per invocation of the function: invocations, errors, timeouts,
+ * invalid_responses, latency_us_sum.
+ */
 struct auth_stats {
 	uint64_t requests;
 	uint64_t invocations;

@@ -180,8 +180,7 @@ static bool name_char(char c)
 	       c == '_' || c == '=' || c == ',' || c == '@' || c == '-';
 }
 
-/* AWS AuthorizerName: 1-128 characters of [\w=,@-]. */
-static bool name_valid(const char *s, size_t len)
+bool authz_name_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > AUTHZ_NAME_MAX)
 		return false;
@@ -562,7 +561,7 @@ static int parse_fields(struct authz_registry *reg, const json_t *obj, enum pars
 		return -1;
 	if (!name)
 		return fail(p, E_INVALID, "authorizerName is required");
-	if (!name_valid(name, strlen(name)))
+	if (!authz_name_valid(name, strlen(name)))
 		return fail(p, E_INVALID,
 			    "invalid authorizerName '%.*s%s': must be 1 to %d characters of "
 			    "a-z A-Z 0-9 _ = , @ -",
@@ -1144,7 +1143,7 @@ static int arg_name(const json_t *args, const char **name, struct problem *p)
 		return -1;
 	if (!*name)
 		return fail(p, E_INVALID, "authorizerName is required");
-	if (!name_valid(*name, strlen(*name)))
+	if (!authz_name_valid(*name, strlen(*name)))
 		return fail(p, E_INVALID,
 			    "invalid authorizerName '%.*s%s': must be 1 to %d characters of "
 			    "a-z A-Z 0-9 _ = , @ -",
@@ -1425,7 +1424,7 @@ static int marker_decode(const char *marker, char *name, size_t size, struct pro
 	if (len == 0 || len > MARKER_MAX || i != len || len % 4 ||
 	    Base64_Decode((const unsigned char *)marker, (word32)len, (unsigned char *)name,
 			  &out) != 0 ||
-	    !name_valid(name, out))
+	    !authz_name_valid(name, out))
 		return fail(p, E_INVALID, "invalid marker: pass the nextMarker of a previous page");
 	name[out] = '\0';
 	return 0;

@@ -90,6 +90,9 @@ int authz_registry_apply(struct authz_registry *reg, const char *op, const json_
 /* +1 reference on the current snapshot; never NULL once the registry exists. */
 struct authz_snapshot *authz_snapshot_get(struct authz_registry *reg);
 void authz_snapshot_put(struct authz_snapshot *snap);
+/* AWS's AuthorizerName rule: 1-128 characters of [a-zA-Z0-9_=,@-]. */
+bool authz_name_valid(const char *s, size_t len);
+
 /* Looks up by exact name; NULL when absent. */
 const struct authorizer *authz_find(const struct authz_snapshot *snap, const char *name,
 				    size_t len);

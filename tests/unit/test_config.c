@@ -39,6 +39,8 @@ static void check_defaults(const struct tg_config *c)
 	assert_string_equal(c->control.socket, "/run/tollgate/ctl.sock");
 	assert_string_equal(c->control.group, "tollgate");
 	assert_int_equal(c->control.mode, 0660);
+	assert_int_equal(c->control.max_clients, 4096);
+	assert_int_equal(c->control.idle_timeout_ms, 60000);
 	assert_int_equal(c->log.level, LOG_LVL_INFO);
 	assert_int_equal(c->limits.authorizers, 100);
 	assert_int_equal(c->limits.keys_per_authorizer, 5);
@@ -96,6 +98,8 @@ static void test_every_key(void **state)
 		"  socket: /tmp/tg.sock\n"
 		"  group: wheel\n"
 		"  mode: 0600\n"
+		"  max_clients: 10\n"
+		"  idle_timeout_ms: 100\n"
 		"log: {level: debug}\n"
 		"limits:\n"
 		"  authorizers: 7\n"
@@ -127,6 +131,8 @@ static void test_every_key(void **state)
 	assert_string_equal(c->control.socket, "/tmp/tg.sock");
 	assert_string_equal(c->control.group, "wheel");
 	assert_int_equal(c->control.mode, 0600);
+	assert_int_equal(c->control.max_clients, 10);
+	assert_int_equal(c->control.idle_timeout_ms, 100);
 	assert_int_equal(c->log.level, LOG_LVL_DEBUG);
 	assert_int_equal(c->functions.nlambda, 2);
 	assert_string_equal(c->functions.lambda[1].arn, "arn:aws:lambda:us-east-1:1:function:b");
@@ -189,6 +195,8 @@ static const struct bad_case bad_cases[] = {
 	  { "t.yaml:2: control.mode: expects octal permission bits like 0660, got '0999'" } },
 	{ "control:\n  mode: 01777\n",
 	  { "t.yaml:2: control.mode: expects octal permission bits" } },
+	{ "control:\n  idle_timeout_ms: 99\n",
+	  { "t.yaml:2: control.idle_timeout_ms: expects an integer from 100 to 86400000, got '99'" } },
 	{ "control:\n  group: 1abc\n",
 	  { "t.yaml:2: control.group: expects a group name, got '1abc'" } },
 	{ "control: yes\n", { "t.yaml:1: control: expects a mapping of keys" } },

@@ -10,6 +10,7 @@
  * sharing keys and across rotations, and the heap per established connection.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +30,8 @@
 
 static char certdir[] = "/tmp/tg-test-tls-XXXXXX";
 static char ca_file[128], ec_crt[128], ec_key[128], rsa_crt[128], rsa_key[128];
-static int ec_tag, rsa_tag; /* the domains' data pointers point here */
+static char weak_crt[128], weak_key[128]; /* a self-signed RSA-1024 pair */
+static int ec_tag, rsa_tag;		  /* the domains' data pointers point here */
 
 /* ---- byte pipes and the in-memory client ---- */
 
@@ -287,6 +289,12 @@ static int setup(void **state)
 	snprintf(ec_key, sizeof(ec_key), "%s/ec.key", certdir);
 	snprintf(rsa_crt, sizeof(rsa_crt), "%s/rsa.crt", certdir);
 	snprintf(rsa_key, sizeof(rsa_key), "%s/rsa.key", certdir);
+	snprintf(weak_crt, sizeof(weak_crt), "%s/weak.crt", certdir);
+	snprintf(weak_key, sizeof(weak_key), "%s/weak.key", certdir);
+	if (run_cmd("openssl req -x509 -newkey rsa:1024 -nodes -subj /CN=weak.test -days 2 "
+		    "-keyout %s -out %s 2>/dev/null",
+		    weak_key, weak_crt))
+		return -1;
 	keys = tls_ticket_keys_new(3600);
 	if (!keys)
 		return -1;
@@ -744,6 +752,33 @@ static void test_data_both_ways_one_byte_feeds(void **state)
 	}
 }
 
+static void test_max_fragment_length(void **state)
+{
+	/* A client that asked for 512-byte records gets them, data intact. */
+	static uint8_t down[3000], got[3000];
+	const struct client_opts o = { .version = 12, .sni = "ec.test" };
+	size_t n, off = 0;
+	struct pair p;
+
+	fill_pattern(down, sizeof(down), 5);
+	memset(&p, 0, sizeof(p));
+	p.c = tls_conn_new(srv, TLS_ALPN_REQUIRED, 0);
+	client_init(&p.cl, &o);
+	assert_int_equal(wolfSSL_UseMaxFragment(p.cl.ssl, WOLFSSL_MFL_2_9), WOLFSSL_SUCCESS);
+	p.rc = handshake(p.c, &p.cl, 4096);
+	assert_established(&p);
+	while (off < sizeof(down)) {
+		assert_int_equal(tls_conn_write(p.c, down + off, sizeof(down) - off, &n), TLS_OK);
+		off += n;
+	}
+	server_to_client(p.c, &p.cl);
+	/* 3000 bytes in 512-byte records: 6 records. */
+	assert_true(pipe_avail(&p.cl.rx) >= sizeof(down) + 6 * 5);
+	assert_int_equal(client_read_all(&p.cl, got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, down, sizeof(down));
+	pair_close(&p);
+}
+
 static void test_pending_out_does_not_move(void **state)
 {
 	const struct client_opts o = { .version = 13, .sni = "ec.test" };
@@ -1172,7 +1207,15 @@ static void test_config_errors(void **state)
 
 	doms[1].cert_file = "/nonexistent/rsa.crt";
 	assert_null(tls_server_new(&cfg, err, sizeof(err)));
-	assert_non_null(strstr(err, "domain 1: cannot load certificate chain '/nonexistent"));
+	assert_non_null(strstr(err, "domain 1: cannot read '/nonexistent/rsa.crt': No such file"));
+	doms[1].cert_file = rsa_key; /* not a certificate */
+	assert_null(tls_server_new(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "domain 1: cannot load certificate chain"));
+	doms[1].cert_file = weak_crt; /* RSA-1024 */
+	doms[1].key_file = weak_key;
+	assert_null(tls_server_new(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot load private key"));
+	doms[1].key_file = rsa_key;
 	doms[1].cert_file = ec_crt; /* with the RSA key */
 	assert_null(tls_server_new(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "does not match"));
@@ -1238,6 +1281,79 @@ static void test_conn_bad_input(void **state)
 	tls_conn_free(&c); /* NULL is fine */
 }
 
+/* ---- workers: one server and key ring, several threads ---- */
+
+struct worker_arg {
+	struct tls_server *srv;
+	int version;
+	int established; /* handshakes completed */
+	int resumed;	 /* of which resumed */
+};
+
+static void *worker(void *p)
+{
+	struct worker_arg *w = p;
+	WOLFSSL_SESSION *sess = NULL;
+
+	for (int i = 0; i < 20; i++) {
+		const struct client_opts o = { .version = w->version,
+					       .sni = "ec.test",
+					       .session = sess };
+		struct pair pr;
+
+		pair_open(&pr, w->srv, TLS_ALPN_REQUIRED, &o, 512);
+		if (pr.rc == TLS_OK && pr.cl.done) {
+			w->established++;
+			w->resumed += pr.info.resumed;
+			client_settle(&pr.cl);
+			wolfSSL_SESSION_free(sess);
+			sess = wolfSSL_get1_session(pr.cl.ssl);
+		}
+		pair_close(&pr);
+	}
+	wolfSSL_SESSION_free(sess);
+	tls_thread_cleanup();
+	return NULL;
+}
+
+static void *rotator(void *p)
+{
+	struct timespec ms = { 0, 2 * 1000 * 1000 };
+	intptr_t failed = 0;
+
+	for (int i = 0; i < 20; i++) {
+		failed += tls_ticket_keys_rotate(p) != 0;
+		nanosleep(&ms, NULL);
+	}
+	return (void *)failed;
+}
+
+static void test_threads_share_server_and_keys(void **state)
+{
+	/* Handshakes and resumptions on two threads while a third rotates the
+	 * shared keys: every handshake completes (resumed or not). The helpers'
+	 * cmocka assertions would crash in a thread, which fails the test too. */
+	struct tls_ticket_keys *k = tls_ticket_keys_new(3600);
+	struct tls_server *s = make_server(-1, k);
+	struct worker_arg w[2] = { { s, 13, 0, 0 }, { s, 13, 0, 0 } };
+	void *rot_failed;
+	pthread_t t[3];
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, rotator, k), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(pthread_join(t[2], &rot_failed), 0);
+	assert_null(rot_failed);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(w[i].established, 20);
+		assert_true(w[i].resumed > 0);
+	}
+	tls_server_free(&s);
+	tls_ticket_keys_free(&k);
+}
+
 /* ---- memory per established connection ---- */
 
 /* Prints the heap an idle established connection holds, after @traffic
@@ -1295,6 +1411,7 @@ int main(void)
 		cmocka_unit_test(test_resumption_shared_keys),
 		cmocka_unit_test(test_resumption_rotation),
 		cmocka_unit_test(test_data_both_ways_one_byte_feeds),
+		cmocka_unit_test(test_max_fragment_length),
 		cmocka_unit_test(test_pending_out_does_not_move),
 		cmocka_unit_test(test_close_notify),
 		cmocka_unit_test(test_key_update),
@@ -1304,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_conn_bad_input),
+		cmocka_unit_test(test_threads_share_server_and_keys),
 		cmocka_unit_test(test_heap_per_connection),
 	};
 

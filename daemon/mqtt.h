@@ -24,6 +24,31 @@
  *   refuses packets the state or the direction does not allow (first packet
  *   CONNECT, no second CONNECT, no CONNACK from a device, ...).
  *
+ * A worker uses it like this (server role):
+ *
+ *	mqtt_session_init(&c->mqtt, MQTT_ROLE_SERVER, max_connect, max_packet);
+ *	arm a timer of mqtt_connect_timeout_ms();
+ *	on plaintext (p, len):
+ *		while (len) {
+ *			rc = mqtt_session_feed(&c->mqtt, p, len, &used, &pkt);
+ *			p += used, len -= used;
+ *			if (rc == MQTT_AGAIN)
+ *				break;
+ *			if (rc) {
+ *				queue mqtt_session_error_reply(&c->mqtt, buf, cap) bytes;
+ *				mqtt_session_log_error(&c->mqtt, peer);
+ *				close after the send;
+ *			}
+ *			check pkt against the policy, relay pkt.raw / pkt.raw_len;
+ *		}
+ *	to answer CONNECT: mqtt_build(&connack, ...), mqtt_session_sent(&c->mqtt,
+ *	&connack), arm mqtt_keepalive_timeout_ms(keep alive), re-armed by every
+ *	packet; when it fires, mqtt_session_set_error(MQTT_ERR_KEEP_ALIVE_TIMEOUT).
+ *
+ * The views in pkt live until the next feed: what must outlive it (CONNECT's
+ * credentials while the authorizer runs) is copied by the caller, who also
+ * stops feeding until CONNACK is sent (MQTT 5 3.1.4: no processing before).
+ *
  * Nothing here allocates per packet or blocks, and only
  * mqtt_session_log_error() logs; errors come back as an enum mqtt_err naming
  * the MQTT 5 reason code to send, with a struct mqtt_diag saying which field

@@ -1363,7 +1363,7 @@ static void test_captured_sessions(void **state)
 			assert_true(got);
 			/* the server side answers CONNECT with the broker's CONNACK */
 			if (dir == 'c' && first) {
-				const struct captured *ack = c + 0;
+				const struct captured *ack;
 				struct mqtt_packet connack;
 				char ackname[300];
 
@@ -1538,12 +1538,9 @@ static void test_session_limits(void **state)
 	assert_memory_equal(out, disc_too_large, 3);
 	mqtt_session_fini(&s);
 
-	/* too large a pipelined packet before CONNACK is refused with CONNACK 0x95 */
+	/* a packet pipelined after CONNECT is held to max_connect until CONNACK: CONNACK 0x95 */
 	mqtt_session_init(&s, MQTT_ROLE_SERVER, 64, BIG);
-	assert_int_equal(feed_all(&s, c, np, &p), MQTT_ERR_PACKET_TOO_LARGE);
 	n = make_connect(MQTT_V5, NULL, c);
-	mqtt_session_fini(&s);
-	mqtt_session_init(&s, MQTT_ROLE_SERVER, 64, BIG);
 	assert_int_equal(feed_all(&s, c, n, &p), MQTT_OK);
 	np = mqtt_build(&pub, MQTT_V5, c, sizeof(c));
 	assert_int_equal(feed_all(&s, c, np, &p), MQTT_ERR_PACKET_TOO_LARGE);

@@ -4,7 +4,8 @@
  * against the specification's, build -> parse round trips of every packet
  * type in both versions, malformed packets with the error each must give,
  * splits at every byte boundary, packets captured from mosquitto_pub and
- * mosquitto_sub (tests/data/mqtt/captured, see capture.py there), and the
+ * mosquitto_sub, and paho-mqtt for what those cannot send
+ * (tests/data/mqtt/captured, see capture.py there), and the
  * connection-state rules.
  */
 #include <dirent.h>
@@ -1308,6 +1309,31 @@ static void test_captured_fields(void **state)
 	c = find_captured("alias-v5-c02-PUBLISH.bin");
 	assert_int_equal(parse_bytes(c->data, c->len, MQTT_V5, &p, &d), MQTT_OK);
 	assert_int_equal(p.publish.props.topic_alias, 1);
+
+	/* paho: subscription options, a shared subscription, a refused Authentication Method */
+	c = find_captured("paho-subopts-v5-c02-SUBSCRIBE.bin");
+	assert_int_equal(parse_bytes(c->data, c->len, MQTT_V5, &p, &d), MQTT_OK);
+	assert_int_equal(p.subscribe.props.sub_id, 42);
+	{
+		struct mqtt_iter si = { 0 };
+		struct mqtt_sub sub;
+
+		assert_true(mqtt_subscribe_next(&p.subscribe, &si, &sub));
+		assert_true(str_eq(sub.filter, "po/local"));
+		assert_int_equal(sub.options, 1 | MQTT_SUB_NO_LOCAL | MQTT_SUB_RETAIN_AS_PUBLISHED |
+						      2 << MQTT_SUB_RETAIN_HANDLING_SHIFT);
+		assert_true(mqtt_subscribe_next(&p.subscribe, &si, &sub));
+		assert_true(str_eq(sub.filter, "$share/grp/po/+"));
+		assert_int_equal(sub.options, 2 | 1 << MQTT_SUB_RETAIN_HANDLING_SHIFT);
+		assert_false(mqtt_subscribe_next(&p.subscribe, &si, &sub));
+	}
+	c = find_captured("paho-auth-v5-s01-CONNACK.bin");
+	assert_int_equal(parse_bytes(c->data, c->len, MQTT_V5, &p, &d), MQTT_OK);
+	assert_int_equal(p.connack.code, MQTT_RC_BAD_AUTHENTICATION_METHOD);
+	c = find_captured("paho-subopts-v5-c08-DISCONNECT.bin");
+	assert_int_equal(parse_bytes(c->data, c->len, MQTT_V5, &p, &d), MQTT_OK);
+	assert_int_equal(p.disconnect.reason, MQTT_RC_DISCONNECT_WITH_WILL);
+	assert_true(str_eq(p.disconnect.props.reason_string, "done"));
 
 	c = find_captured("sub0-v311-c02-SUBSCRIBE.bin");
 	assert_int_equal(parse_bytes(c->data, c->len, MQTT_V311, &p, &d), MQTT_OK);

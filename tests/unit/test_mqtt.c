@@ -1676,6 +1676,35 @@ static void test_session_client(void **state)
 	assert_string_equal(s.diag.why, "DISCONNECT from an MQTT 3.1.1 server");
 	mqtt_session_fini(&s);
 
+	/* MQTT 5: the broker's aliases are held to our Topic Alias Maximum; it may send
+	 * Subscription Identifiers, and DISCONNECT */
+	mqtt_session_init(&s, MQTT_ROLE_CLIENT, 1024, BIG);
+	connect.connect.version = MQTT_V5;
+	connect.connect.props.present = MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAX);
+	connect.connect.props.topic_alias_max = 2;
+	assert_int_equal(mqtt_session_sent(&s, &connect), MQTT_OK);
+	assert_int_equal(feed_all(&s, (const uint8_t *)"\x20\x03\x00\x00\x00", 5, &p), MQTT_OK);
+	{
+		struct mqtt_packet pub = { .type = MQTT_PUBLISH };
+		uint8_t b[64];
+		size_t n;
+
+		pub.publish.topic = S("t");
+		pub.publish.props.present = MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS);
+		pub.publish.props.topic_alias = 2;
+		pub.publish.props.n_sub_id = 1;
+		pub.publish.props.sub_id = 9;
+		n = mqtt_build(&pub, MQTT_V5, b, sizeof(b));
+		assert_int_equal(feed_all(&s, b, n, &p), MQTT_OK);
+		assert_int_equal(p.publish.props.sub_id, 9);
+		pub.publish.props.topic_alias = 3;
+		n = mqtt_build(&pub, MQTT_V5, b, sizeof(b));
+		assert_int_equal(feed_all(&s, b, n, &p), MQTT_ERR_TOPIC_ALIAS_INVALID);
+	}
+	mqtt_session_fini(&s);
+	connect.connect.version = MQTT_V311;
+	connect.connect.props.present = 0;
+
 	mqtt_session_init(&s, MQTT_ROLE_CLIENT, 1024, BIG);
 	assert_int_equal(mqtt_session_sent(&s, &connect), MQTT_OK);
 	assert_int_equal(feed_all(&s, connack_refused, 4, &p), MQTT_OK);

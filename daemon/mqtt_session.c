@@ -410,7 +410,10 @@ static bool may_send(const struct mqtt_session *s, uint8_t type)
 		return s->auth_method;
 	if (type == MQTT_DISCONNECT)
 		return true;
-	return s->state == MQTT_ST_CONNECTED && (FROM_CLIENT & T(type));
+	/* A client may send before CONNACK, unless it started enhanced auth (4.12.0-4). */
+	if (s->state == MQTT_ST_CONNECTING && s->auth_method)
+		return false;
+	return FROM_CLIENT & T(type);
 }
 
 enum mqtt_err mqtt_session_sent(struct mqtt_session *s, const struct mqtt_packet *pkt)

@@ -1662,6 +1662,9 @@ static void test_session_client(void **state)
 	mqtt_session_init(&s, MQTT_ROLE_CLIENT, 1024, BIG);
 	assert_int_equal(mqtt_session_sent(&s, &connect), MQTT_OK);
 	assert_int_equal(mqtt_session_sent(&s, &connect), MQTT_ERR_PROTOCOL);
+	/* a client may send before CONNACK (3.1.4) */
+	sub.subscribe.packet_id = 1;
+	assert_int_equal(mqtt_session_sent(&s, &sub), MQTT_OK);
 	assert_int_equal(feed_all(&s, (const uint8_t *)"\xd0\x00", 2, &p), MQTT_ERR_PROTOCOL);
 	assert_string_equal(s.diag.why, "packet other than CONNACK or AUTH before CONNACK");
 	mqtt_session_fini(&s);

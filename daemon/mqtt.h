@@ -10,7 +10,8 @@
  *   hands out whole packets. A packet that arrived whole is handed out in
  *   place (no copy); only a packet split across feeds is assembled in the
  *   reader's buffer, which is allocated once (up to MQTT_READER_KEEP bytes it
- *   is kept for the next packet, larger ones are released).
+ *   is kept for the next packet, larger ones are released, and
+ *   mqtt_reader_trim() drops it on an idle connection).
  * - Packets: mqtt_parse() turns one packet into a struct mqtt_packet whose
  *   strings and lists are views into the packet bytes (valid as long as they
  *   are), and keeps the raw bytes so an allowed packet is relayed unchanged.
@@ -490,6 +491,12 @@ bool mqtt_unsubscribe_next(const struct mqtt_unsubscribe *u, struct mqtt_iter *i
 void mqtt_reader_init(struct mqtt_reader *r, uint32_t max_packet);
 /* Releases the assembly buffer; the reader may be initialised again. */
 void mqtt_reader_fini(struct mqtt_reader *r);
+/*
+ * Releases the assembly buffer unless a packet is half received, so an idle
+ * connection holds none (call it from an idle timer; the next split packet
+ * allocates again).
+ */
+void mqtt_reader_trim(struct mqtt_reader *r);
 /*
  * Consumes bytes of @in (@len of them) until one packet is complete. Returns
  * MQTT_OK with @out set and *@consumed bytes used (call again for the rest),

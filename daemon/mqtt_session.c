@@ -42,6 +42,15 @@ void mqtt_reader_fini(struct mqtt_reader *r)
 	r->need = 0;
 }
 
+void mqtt_reader_trim(struct mqtt_reader *r)
+{
+	if (r->have)
+		return;
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = 0;
+}
+
 static enum mqtt_err reader_fail(struct mqtt_diag *d, enum mqtt_err rc, uint8_t b0,
 				 const char *field, const char *why, uint32_t offset, uint32_t len)
 {

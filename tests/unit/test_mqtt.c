@@ -1132,6 +1132,16 @@ static void test_reader_limits(void **state)
 	assert_int_equal(mqtt_reader_feed(&r, (const uint8_t *)"\xd0\x00", 2, &used, &f, &d),
 			 MQTT_OK);
 	assert_non_null(r.buf);
+	/* trim keeps a half-received packet, and releases the buffer between packets */
+	assert_int_equal(mqtt_reader_feed(&r, (const uint8_t *)"\x30\x04\x00", 3, &used, &f, &d),
+			 MQTT_AGAIN);
+	mqtt_reader_trim(&r);
+	assert_non_null(r.buf);
+	assert_int_equal(mqtt_reader_feed(&r, (const uint8_t *)"\x01t!", 3, &used, &f, &d),
+			 MQTT_OK);
+	assert_memory_equal(f.raw, "\x30\x04\x00\x01t!", 6);
+	mqtt_reader_trim(&r);
+	assert_null(r.buf);
 	mqtt_reader_fini(&r);
 	assert_null(r.buf);
 

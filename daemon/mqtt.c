@@ -16,6 +16,7 @@
  * a Topic Name or Topic Filter breaking the topic rules: 0x90 / 0x8F.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,12 +99,14 @@ void mqtt_diag_format(const struct mqtt_diag *d, char *buf, size_t size)
 	const char *field = d->field ? d->field : "packet";
 	const char *why = d->why ? d->why : "invalid";
 
-	if (d->len)
+	if (!d->type)
+		snprintf(buf, size, "%s: %s", field, why);
+	else if (d->len)
 		snprintf(buf, size, "%s (%u bytes): %s at byte %u: %s", mqtt_type_name(d->type),
 			 d->len, field, d->offset, why);
 	else
-		snprintf(buf, size, "%s: %s at byte %u: %s",
-			 d->type ? mqtt_type_name(d->type) : "packet", field, d->offset, why);
+		snprintf(buf, size, "%s: %s at byte %u: %s", mqtt_type_name(d->type), field,
+			 d->offset, why);
 }
 
 /* ---- topics --------------------------------------------------------------------------- */
@@ -204,6 +207,23 @@ static bool rc_valid(const struct rc_set *set, uint8_t rc)
 bool mqtt_rc_valid(uint8_t type, uint8_t rc)
 {
 	return type < ARRAY_SIZE(rc_sets) && rc_valid(&rc_sets[type], rc);
+}
+
+int mqtt_suback_merge(const bool *denied, uint32_t n, const uint8_t *granted, uint32_t n_granted,
+		      uint8_t deny_code, uint8_t *out)
+{
+	uint32_t g = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (denied[i]) {
+			out[i] = deny_code;
+		} else {
+			if (g == n_granted)
+				return -EINVAL;
+			out[i] = granted[g++];
+		}
+	}
+	return g == n_granted ? 0 : -EINVAL;
 }
 
 /* ---- property table ------------------------------------------------------------------- */
@@ -788,7 +808,7 @@ static enum mqtt_err parse_ack(struct pctx *x, struct mqtt_ack *o)
 	o->reason = MQTT_RC_SUCCESS;
 	props_clear(&o->props);
 	if (x->v == MQTT_V5 && mqtt_cur_left(&x->c)) {
-		mqtt_read_u8(&x->c, &o->reason);
+		(void)mqtt_read_u8(&x->c, &o->reason); /* a byte is left */
 		if (!rc_valid(&rc_sets[x->type], o->reason))
 			return fail_at(x, MQTT_ERR_PROTOCOL, x->c.pos - 1, "reason code",
 				       "not valid in this packet");
@@ -940,7 +960,7 @@ static enum mqtt_err parse_disconnect(struct pctx *x, struct mqtt_disconnect *o)
 	o->reason = MQTT_RC_SUCCESS;
 	props_clear(&o->props);
 	if (x->v == MQTT_V5 && mqtt_cur_left(&x->c)) {
-		mqtt_read_u8(&x->c, &o->reason);
+		(void)mqtt_read_u8(&x->c, &o->reason); /* a byte is left */
 		if (!rc_valid(&rc_sets[x->type], o->reason))
 			return fail_at(x, MQTT_ERR_PROTOCOL, x->c.pos - 1, "reason code",
 				       "not valid in this packet");
@@ -1110,31 +1130,55 @@ static size_t prop_value_size(const struct prop_def *def, const struct mqtt_prop
 	return 0;
 }
 
+/*
+ * The identifiers of the properties to write, as MQTT_PROP_BIT()s: the
+ * single-valued ones present, and the repeatable ones that have a count.
+ * Walked from the lowest bit, they come out in identifier order.
+ */
+static uint64_t props_to_write(const struct mqtt_props *p)
+{
+	uint64_t mask =
+		p->present & ~(MQTT_PROP_BIT(MQTT_PROP_USER) | MQTT_PROP_BIT(MQTT_PROP_SUB_ID));
+
+	if (p->n_user)
+		mask |= MQTT_PROP_BIT(MQTT_PROP_USER);
+	if (p->n_sub_id)
+		mask |= MQTT_PROP_BIT(MQTT_PROP_SUB_ID);
+	return mask;
+}
+
+static uint32_t next_id(uint64_t *mask)
+{
+	uint32_t id = (uint32_t)__builtin_ctzll(*mask);
+
+	*mask &= *mask - 1;
+	return id;
+}
+
 /* Length of the properties of @p in a packet of type @kind (without the length field). */
 static size_t props_size(const struct mqtt_props *p, uint8_t kind)
 {
+	uint64_t mask = props_to_write(p);
 	size_t n = 0;
 
-	for (uint32_t id = 1; id < ARRAY_SIZE(props_def); id++) {
-		const struct prop_def *def = prop_lookup(id);
+	while (mask) {
+		uint32_t id = next_id(&mask);
+		const struct prop_def *def;
 		struct mqtt_iter it = { 0 };
 
-		if (!def)
-			continue;
-		if (id == MQTT_PROP_USER && p->n_user) {
+		assert(id < ARRAY_SIZE(props_def) && (props_def[id].where & K(kind)));
+		def = &props_def[id];
+		if (id == MQTT_PROP_USER) {
 			struct mqtt_str_pair pair;
 
-			assert(def->where & K(kind));
 			while (mqtt_props_next_user(p, &it, &pair))
 				n += 5 + (size_t)pair.name.len + pair.value.len;
-		} else if (id == MQTT_PROP_SUB_ID && p->n_sub_id) {
+		} else if (id == MQTT_PROP_SUB_ID) {
 			uint32_t v;
 
-			assert(def->where & K(kind));
 			while (mqtt_props_next_sub_id(p, &it, &v))
 				n += 1 + mqtt_varint_size(v);
-		} else if (p->present & MQTT_PROP_BIT(id)) {
-			assert(def->where & K(kind));
+		} else {
 			n += 1 + prop_value_size(def, p);
 		}
 	}
@@ -1169,17 +1213,16 @@ static void write_prop(struct mqtt_wbuf *w, const struct prop_def *def, uint32_t
 /* Writes the property length @len (from props_size()) and the properties. */
 static void write_props(struct mqtt_wbuf *w, const struct mqtt_props *p, size_t len)
 {
+	uint64_t mask = props_to_write(p);
 	size_t start;
 
 	mqtt_write_varint(w, (uint32_t)len);
 	start = w->pos;
-	for (uint32_t id = 1; id < ARRAY_SIZE(props_def); id++) {
-		const struct prop_def *def = prop_lookup(id);
+	while (mask) {
+		uint32_t id = next_id(&mask);
 		struct mqtt_iter it = { 0 };
 
-		if (!def)
-			continue;
-		if (id == MQTT_PROP_USER && p->n_user) {
+		if (id == MQTT_PROP_USER) {
 			struct mqtt_str_pair pair;
 
 			while (mqtt_props_next_user(p, &it, &pair)) {
@@ -1187,15 +1230,15 @@ static void write_props(struct mqtt_wbuf *w, const struct mqtt_props *p, size_t 
 				mqtt_write_str(w, pair.name);
 				mqtt_write_str(w, pair.value);
 			}
-		} else if (id == MQTT_PROP_SUB_ID && p->n_sub_id) {
+		} else if (id == MQTT_PROP_SUB_ID) {
 			uint32_t v;
 
 			while (mqtt_props_next_sub_id(p, &it, &v)) {
 				mqtt_write_u8(w, MQTT_PROP_SUB_ID);
 				mqtt_write_varint(w, v);
 			}
-		} else if (p->present & MQTT_PROP_BIT(id)) {
-			write_prop(w, def, id, p);
+		} else {
+			write_prop(w, &props_def[id], id, p);
 		}
 	}
 	assert(w->pos - start == len);
@@ -1312,6 +1355,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 	case MQTT_PUBLISH: {
 		const struct mqtt_publish *p = &pkt->publish;
 
+		assert(!p->qos || p->packet_id);
 		n = 2 + (size_t)p->topic.len + (p->qos ? 2 : 0) + p->payload_len;
 		if (v == MQTT_V5) {
 			bs->props = props_size(&p->props, MQTT_PUBLISH);
@@ -1333,6 +1377,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 		struct mqtt_iter it = { 0 };
 		struct mqtt_sub s;
 
+		assert(pkt->subscribe.packet_id && pkt->subscribe.n);
 		if (v == MQTT_V5) {
 			bs->props = props_size(&pkt->subscribe.props, MQTT_SUBSCRIBE);
 			n = props_block_size(bs->props);
@@ -1345,6 +1390,7 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 		struct mqtt_iter it = { 0 };
 		struct mqtt_str f;
 
+		assert(pkt->unsubscribe.packet_id && pkt->unsubscribe.n);
 		if (v == MQTT_V5) {
 			bs->props = props_size(&pkt->unsubscribe.props, MQTT_UNSUBSCRIBE);
 			n = props_block_size(bs->props);
@@ -1355,6 +1401,8 @@ static size_t body_size(const struct mqtt_packet *pkt, uint8_t v, struct bsizes 
 	}
 	case MQTT_SUBACK:
 	case MQTT_UNSUBACK:
+		assert(pkt->suback.packet_id);
+		assert(pkt->suback.n || (v == MQTT_V311 && pkt->type == MQTT_UNSUBACK));
 		if (v == MQTT_V311)
 			return pkt->type == MQTT_SUBACK ? 2 + (size_t)pkt->suback.n : 2;
 		bs->props = props_size(&pkt->suback.props, pkt->type);

@@ -24,9 +24,10 @@
  *   refuses packets the state or the direction does not allow (first packet
  *   CONNECT, no second CONNECT, no CONNACK from a device, ...).
  *
- * Nothing here allocates per packet, logs or blocks; errors come back as an
- * enum mqtt_err naming the MQTT 5 reason code to send, with a struct
- * mqtt_diag saying which field was wrong, why, and where, for the log line.
+ * Nothing here allocates per packet or blocks, and only
+ * mqtt_session_log_error() logs; errors come back as an enum mqtt_err naming
+ * the MQTT 5 reason code to send, with a struct mqtt_diag saying which field
+ * was wrong, why, and where, for the log line.
  */
 #ifndef TG_DAEMON_MQTT_H
 #define TG_DAEMON_MQTT_H
@@ -320,7 +321,7 @@ struct mqtt_packet {
 /* Why parsing failed, for the log line (see mqtt_diag_format()). */
 struct mqtt_diag {
 	const char *field; /* e.g. "topic name", "property 0x23" */
-	const char *why;   /* e.g. "contains a wildcard" */
+	const char *why;   /* e.g. "wildcard in a topic name" */
 	uint32_t offset;   /* byte offset of the field in the packet */
 	uint32_t len;	   /* packet length when known, else 0 */
 	uint8_t type;	   /* packet type when known, else 0 */
@@ -381,7 +382,8 @@ static inline uint8_t mqtt_err_reason(enum mqtt_err err)
 
 /*
  * Time a device has to send CONNECT once its connection is up (TLS done).
- * The specification asks for "a reasonable amount of time"; 10 s as HiveMQ.
+ * The specification asks for "a reasonable amount of time"; 10 s, the
+ * no-connect idle timeout HiveMQ uses by default.
  */
 uint32_t mqtt_connect_timeout_ms(void);
 /*
@@ -400,7 +402,7 @@ bool mqtt_rc_valid(uint8_t type, uint8_t rc);
  */
 const char *mqtt_fixed_header_check(uint8_t b0);
 
-/* "PUBLISH (37 bytes): topic name at byte 2: contains a wildcard" into @buf. */
+/* "PUBLISH (37 bytes): topic name at byte 2: wildcard in a topic name" into @buf. */
 void mqtt_diag_format(const struct mqtt_diag *d, char *buf, size_t size);
 
 /*
@@ -438,6 +440,17 @@ size_t mqtt_packet_size(const struct mqtt_packet *pkt, uint8_t version);
  * be valid for its type (the builder asserts QoS, flags and properties).
  */
 size_t mqtt_build(const struct mqtt_packet *pkt, uint8_t version, uint8_t *buf, size_t cap);
+
+/*
+ * The SUBACK codes for a device whose SUBSCRIBE was partly refused by policy:
+ * @denied[i] says whether its filter i (of @n) was refused; the @n_granted
+ * codes of @granted (the broker's SUBACK to the filters forwarded, in order)
+ * answer the others. Writes @n codes into @out, @deny_code for the refused
+ * (MQTT_V3_SUBACK_FAILURE or MQTT_RC_NOT_AUTHORIZED, decisions.md #14).
+ * Returns 0, or -EINVAL when @n_granted is not the number of filters allowed.
+ */
+int mqtt_suback_merge(const bool *denied, uint32_t n, const uint8_t *granted, uint32_t n_granted,
+		      uint8_t deny_code, uint8_t *out);
 
 /* Iterators over repeatable properties and filter lists; true while one is returned. */
 bool mqtt_props_next_user(const struct mqtt_props *p, struct mqtt_iter *it,
@@ -489,6 +502,21 @@ enum mqtt_err mqtt_session_feed(struct mqtt_session *s, const uint8_t *in, size_
  * the packet may not be sent in this role and state (a bug of the caller).
  */
 enum mqtt_err mqtt_session_sent(struct mqtt_session *s, const struct mqtt_packet *pkt);
+/*
+ * Ends the session with @err for a reason found outside the codec, e.g.
+ * MQTT_ERR_KEEP_ALIVE_TIMEOUT when the keep-alive timer fires (@why: a static
+ * string for the log). Later feeds fail with @err, and
+ * mqtt_session_error_reply() and mqtt_session_log_error() work as after a
+ * codec error.
+ */
+void mqtt_session_set_error(struct mqtt_session *s, enum mqtt_err err, const char *why);
+/*
+ * Logs at debug level (a peer's protocol errors never log louder) why the
+ * session ended: "mqtt <peer>: malformed packet (0x81): PUBLISH (7 bytes):
+ * topic name at byte 2: wildcard in a topic name". @peer names the
+ * connection (id and address).
+ */
+void mqtt_session_log_error(const struct mqtt_session *s, const char *peer);
 /*
  * After mqtt_session_feed() failed: builds into @buf the packet to send
  * before closing (MQTT 5: CONNACK or DISCONNECT with the reason code; 3.1.1:

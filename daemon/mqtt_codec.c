@@ -8,7 +8,7 @@
 
 #include "mqtt_codec.h"
 
-enum mqtt_err mqtt_read_varint(struct mqtt_cur *c, uint32_t *out)
+enum mqtt_err __mqtt_read_varint(struct mqtt_cur *c, uint32_t *out)
 {
 	uint32_t v = 0;
 
@@ -99,11 +99,22 @@ const char *mqtt_utf8_check(const uint8_t *p, size_t len)
 {
 	size_t i = 0;
 
+	/* Printable ASCII 8 bytes at a time; the last (overlapping) 8 finish it. */
+	if (len >= 8) {
+		while (i + 8 <= len && ascii8_printable(p + i))
+			i += 8;
+		if (i + 8 > len && ascii8_printable(p + len - 8))
+			return NULL;
+	}
 	while (i < len) {
 		const char *why = NULL;
 		uint32_t cp;
 		size_t n;
 
+		if (p[i] - 0x20u < 0x5f) { /* printable ASCII */
+			i++;
+			continue;
+		}
 		if (len - i >= 8 && ascii8_printable(p + i)) {
 			i += 8;
 			continue;

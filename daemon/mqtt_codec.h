@@ -134,9 +134,20 @@ static inline enum mqtt_err mqtt_read_u32(struct mqtt_cur *c, uint32_t *out)
 /*
  * Variable Byte Integer: at most 4 bytes, and in the fewest bytes that hold
  * the value (MQTT 5 1.5.5; applied to 3.1.1 too): a last byte of 0 after a
- * continuation byte is an overlong encoding.
+ * continuation byte is an overlong encoding. __mqtt_read_varint() is the
+ * general case behind the inline one-byte path.
  */
-enum mqtt_err mqtt_read_varint(struct mqtt_cur *c, uint32_t *out);
+enum mqtt_err __mqtt_read_varint(struct mqtt_cur *c, uint32_t *out);
+
+static inline enum mqtt_err mqtt_read_varint(struct mqtt_cur *c, uint32_t *out)
+{
+	/* One byte (always in shortest form) is the common case: property identifiers. */
+	if (likely(c->pos < c->end && c->buf[c->pos] < 0x80)) {
+		*out = c->buf[c->pos++];
+		return MQTT_OK;
+	}
+	return __mqtt_read_varint(c, out);
+}
 
 /* A 2-byte length followed by that many bytes. */
 static inline enum mqtt_err mqtt_read_binary(struct mqtt_cur *c, struct mqtt_bin *out)

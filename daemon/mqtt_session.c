@@ -17,10 +17,10 @@
  * the other way round; a client that set an Authentication Method sends only
  * AUTH or DISCONNECT before CONNACK; nothing is accepted after DISCONNECT.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "mqtt.h"
 
 /* ---- reader --------------------------------------------------------------------------- */
@@ -111,7 +111,7 @@ static enum mqtt_err reader_reserve(struct mqtt_reader *r, uint8_t b0, struct mq
 		return MQTT_OK;
 	buf = malloc(size);
 	if (!buf)
-		return reader_fail(d, MQTT_ERR_SERVER_BUSY, b0, "packet", strerror(ENOMEM), 0,
+		return reader_fail(d, MQTT_ERR_SERVER_BUSY, b0, "packet", "out of memory", 0,
 				   r->need);
 	free(r->buf);
 	r->buf = buf;
@@ -367,6 +367,8 @@ enum mqtt_err mqtt_session_feed(struct mqtt_session *s, const uint8_t *in, size_
 		s->diag.len = f.len;
 		return session_close(s, MQTT_ERR_PROTOCOL);
 	}
+	if (type == MQTT_CONNECT)
+		pkt->connect.version = 0; /* stays 0 unless the parser got to a valid level */
 	rc = mqtt_parse(&f, s->version, pkt, &s->diag);
 	if (rc) {
 		/* A refused CONNECT is answered in the version it asked for, when known. */
@@ -497,4 +499,19 @@ size_t mqtt_session_error_reply(const struct mqtt_session *s, uint8_t *buf, size
 	pkt.type = MQTT_DISCONNECT;
 	pkt.disconnect.reason = mqtt_rc_valid(MQTT_DISCONNECT, err) ? err : MQTT_RC_PROTOCOL_ERROR;
 	return mqtt_build(&pkt, MQTT_V5, buf, cap);
+}
+
+void mqtt_session_set_error(struct mqtt_session *s, enum mqtt_err err, const char *why)
+{
+	s->diag = (struct mqtt_diag){ .field = "connection", .why = why };
+	session_close(s, err);
+}
+
+void mqtt_session_log_error(const struct mqtt_session *s, const char *peer)
+{
+	char diag[256];
+
+	mqtt_diag_format(&s->diag, diag, sizeof(diag));
+	log_debug("mqtt %s: %s (0x%02x): %s", peer, mqtt_err_str((enum mqtt_err)s->err),
+		  (unsigned)s->err, diag);
 }

@@ -23,6 +23,10 @@
  * Re-entrancy: transports finish calls from the loop's deferred phase and a
  * freed admission slot starts queued flights from a deferred "pump", so no
  * completion ever runs inside the code that started an invocation.
+ *
+ * Endpoints (one per function URL, with their connections) are created on
+ * first use and freed by a periodic sweep once unused for ENDPOINT_IDLE_MS,
+ * so URLs of updated or deleted authorizers do not pile up.
  */
 #include <errno.h>
 #include <poll.h>
@@ -46,6 +50,9 @@
 #include "auth/response.h"
 #include "auth/sig.h"
 #include "log.h"
+
+#define ENDPOINT_IDLE_MS (10 * 60 * 1000)
+#define ENDPOINT_SWEEP_MS (60 * 1000)
 
 enum msg_type {
 	MSG_SUBMIT,
@@ -103,7 +110,7 @@ struct auth_flight {
 	bool running;
 	bool no_cache;
 	struct auth_timer timer; /* queue deadline, then invocation timeout */
-	uint64_t started;
+	uint64_t started_us;
 	struct invoke_call call;
 	struct invoke_ep *ep;
 };
@@ -126,6 +133,7 @@ struct auth_engine {
 	struct auth_htab flights;
 	struct auth_list flights_list;
 	struct auth_list endpoints;
+	struct auth_timer sweep;
 
 	pthread_mutex_t stats_lock; /* slots (table and counters) */
 	struct auth_htab slots;
@@ -367,9 +375,31 @@ static struct invoke_ep *endpoint_get(struct auth_engine *eng, const char *url, 
 		return NULL;
 	}
 	ep = ops->ep_new(&eng->env, url, detail, dlen);
-	if (ep)
+	if (ep) {
+		ep->last_used = auth_now_ms();
 		auth_list_add_tail(&eng->endpoints, &ep->link);
+	}
 	return ep;
+}
+
+/* Frees endpoints nobody used for ENDPOINT_IDLE_MS, then re-arms itself. */
+static void endpoint_sweep(struct auth_timer *t)
+{
+	struct auth_engine *eng = container_of(t, struct auth_engine, sweep);
+	uint64_t now = auth_now_ms();
+	struct auth_list *n = eng->endpoints.next;
+
+	while (n != &eng->endpoints) {
+		struct invoke_ep *ep = auth_list_entry(n, struct invoke_ep, link);
+
+		n = n->next;
+		if (!ep->users && now - ep->last_used >= ENDPOINT_IDLE_MS) {
+			auth_list_del(&ep->link);
+			ep->ops->ep_free(ep);
+		}
+	}
+	if (auth_timer_arm(&eng->loop, t, now + ENDPOINT_SWEEP_MS))
+		log_warn("auth: cannot re-arm the endpoint sweep: out of memory");
 }
 
 /* Flights. */
@@ -440,11 +470,15 @@ static void flight_done(struct auth_flight *f, enum auth_status st, struct auth_
 
 	auth_timer_cancel(&eng->loop, &f->timer);
 	auth_list_del(&f->qlink);
+	if (f->ep) {
+		f->ep->users--;
+		f->ep->last_used = now;
+	}
 	if (f->running) {
 		s->inflight--;
 		pthread_mutex_lock(&eng->stats_lock);
 		s->stats.inflight = s->inflight;
-		s->stats.latency_us_sum += (now - f->started) * 1000u;
+		s->stats.latency_us_sum += auth_now_us() - f->started_us;
 		pthread_mutex_unlock(&eng->stats_lock);
 		slot_schedule_pump(s);
 	}
@@ -523,11 +557,12 @@ static void flight_run(struct auth_flight *f)
 {
 	struct auth_engine *eng = f->eng;
 	struct authz_slot *s = f->slot;
+	struct invoke_ep *ep;
 	char detail[256];
 	const char *url;
 
 	f->running = true;
-	f->started = auth_now_ms();
+	f->started_us = auth_now_us();
 	s->inflight++;
 	pthread_mutex_lock(&eng->stats_lock);
 	s->stats.inflight = s->inflight;
@@ -535,16 +570,19 @@ static void flight_run(struct auth_flight *f)
 	pthread_mutex_unlock(&eng->stats_lock);
 
 	url = function_url(eng, f->prep.function_arn, detail, sizeof(detail));
-	if (!url || !(f->ep = endpoint_get(eng, url, detail, sizeof(detail)))) {
+	ep = url ? endpoint_get(eng, url, detail, sizeof(detail)) : NULL;
+	if (!ep) {
 		STAT_ADD(eng, s, errors, 1);
 		flight_done(f, AUTH_FUNCTION_ERROR, NULL, detail);
 		return;
 	}
 	f->timer.cb = flight_timeout;
-	if (auth_timer_arm(&eng->loop, &f->timer, f->started + eng->cfg.timeout_ms)) {
+	if (auth_timer_arm(&eng->loop, &f->timer, auth_now_ms() + eng->cfg.timeout_ms)) {
 		flight_done(f, AUTH_INTERNAL, NULL, "out of memory");
 		return;
 	}
+	f->ep = ep;
+	f->ep->users++;
 	auth_invoke_call_init(&f->call, f->prep.event, flight_call_done);
 	f->ep->ops->start(f->ep, &f->call);
 }
@@ -770,6 +808,9 @@ static void *engine_main(void *arg)
 {
 	struct auth_engine *eng = arg;
 
+	eng->sweep.cb = endpoint_sweep;
+	if (auth_timer_arm(&eng->loop, &eng->sweep, auth_now_ms() + ENDPOINT_SWEEP_MS))
+		log_warn("auth: cannot arm the endpoint sweep: out of memory");
 	while (!eng->stopped)
 		auth_loop_run_once(&eng->loop, -1);
 	/* Requests that arrived with the stop are refused in the shutdown below. */

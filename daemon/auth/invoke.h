@@ -63,6 +63,8 @@ struct invoke_ep {
 	struct invoke_env *env;
 	char *url;
 	struct auth_list link; /* the engine's endpoint list */
+	unsigned users;	       /* the engine's calls on it now */
+	uint64_t last_used;    /* when the last call ended (auth_now_ms()) */
 };
 
 struct invoke_ops {

@@ -34,6 +34,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfio.h>
 
 #include "auth/http_resp.h"
 #include "auth/invoke.h"
@@ -181,6 +182,7 @@ static int tls_setup(struct http_ep *ep, char *err, size_t errlen)
 	}
 	ep->ctx = wolfSSL_CTX_new(wolfSSLv23_client_method());
 	if (!ep->ctx) {
+		wolfSSL_Cleanup();
 		snprintf(err, errlen, "cannot create a TLS context");
 		return -ENOMEM;
 	}
@@ -193,8 +195,8 @@ static int tls_setup(struct http_ep *ep, char *err, size_t errlen)
 	return 0;
 }
 
-/* Resolves an IP literal at once; leaves host names for getaddrinfo_a(). */
-static int resolve_literal(struct http_ep *ep)
+/* Resolves an IP literal at once; host names are left to getaddrinfo_a(). */
+static void resolve_literal(struct http_ep *ep)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -202,10 +204,7 @@ static int resolve_literal(struct http_ep *ep)
 		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 	};
 
-	if (getaddrinfo(ep->host, ep->port, &hints, &ep->addrs))
-		return 0;
-	ep->host_is_ip = true;
-	return 0;
+	ep->host_is_ip = getaddrinfo(ep->host, ep->port, &hints, &ep->addrs) == 0;
 }
 
 static void ep_free(struct invoke_ep *base);
@@ -230,10 +229,11 @@ static struct invoke_ep *ep_new_scheme(struct invoke_env *env, const char *url, 
 		return NULL;
 	}
 	if (parse_url(ep, url, tls ? "https://" : "http://", err, errlen) ||
-	    (tls && tls_setup(ep, err, errlen)) || resolve_literal(ep)) {
+	    (tls && tls_setup(ep, err, errlen))) {
 		ep_free(&ep->base);
 		return NULL;
 	}
+	resolve_literal(ep);
 	return &ep->base;
 }
 
@@ -578,6 +578,8 @@ static int tls_attach(struct http_conn *c, char *why, size_t size)
 		snprintf(why, size, "cannot create a TLS session");
 		return -ENOMEM;
 	}
+	/* A peer that went away must not raise SIGPIPE in the daemon. */
+	wolfSSL_SetIOWriteFlags(c->ssl, MSG_NOSIGNAL);
 	if (!ep->host_is_ip &&
 	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, ep->host,
 			   (unsigned short)strlen(ep->host)) != WOLFSSL_SUCCESS) {

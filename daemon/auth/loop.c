@@ -23,6 +23,14 @@ uint64_t auth_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t auth_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int auth_loop_init(struct auth_loop *l)
 {
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -55,6 +55,8 @@ struct auth_loop {
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t auth_now_ms(void);
+/* Microseconds of the same clock (for latency figures). */
+uint64_t auth_now_us(void);
 
 int auth_loop_init(struct auth_loop *l);
 /* Runs pending deferred functions, then releases the loop. */

@@ -1439,7 +1439,7 @@ struct list_args {
 
 static int list_parse(const json_t *args, struct list_args *la, struct problem *p)
 {
-	static const char *const members[] = { "status", "pageSize", "marker", "isAscendingOrder",
+	static const char *const members[] = { "status", "pageSize", "marker", "ascendingOrder",
 					       NULL };
 	const char *marker;
 	bool active;
@@ -1450,7 +1450,7 @@ static int list_parse(const json_t *args, struct list_args *la, struct problem *
 	la->start[0] = '\0';
 	if (check_members(args, members, "ListAuthorizers", p) ||
 	    get_int(args, "pageSize", 1, PAGE_SIZE_MAX, &la->page, p) ||
-	    get_bool(args, "isAscendingOrder", &la->ascending, p) ||
+	    get_bool(args, "ascendingOrder", &la->ascending, p) ||
 	    get_string(args, "marker", &marker, p))
 		return -1;
 	if (json_object_get(args, "status")) {
@@ -1464,7 +1464,7 @@ static int list_parse(const json_t *args, struct list_args *la, struct problem *
 }
 
 /*
- * Ascending order is by name (bytewise) and is the default; isAscendingOrder
+ * Ascending order is by name (bytewise) and is the default; ascendingOrder
  * false lists in reverse. A page starts at the marker's name, or where it
  * would be if that authorizer was deleted meanwhile.
  */

@@ -1133,6 +1133,9 @@ static void test_admission_control(void **state)
 	assert_int_equal(c.busy, 3);
 	assert_int_equal(st.rejected, 3);
 	assert_int_equal(st.invocations, 2);
+	/* Each of the two waited for the authorizer's 300 ms delay. */
+	assert_true(st.latency_us_sum >= 2 * 300000);
+	assert_int_equal(st.inflight, 0);
 	/* Waiting 2 s is: all five pass, two at a time. */
 	c = (struct collect){ 0 };
 	admission_round(2000, &c, &st);

@@ -8,6 +8,7 @@
  * connection-state rules.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "log.h"
 #include "mqtt.h"
 
 #define BIG (1u << 20)
@@ -928,6 +931,25 @@ static void test_diag_format(void **state)
 	assert_int_equal(mqtt_err_reason(MQTT_ERR_TOPIC_NAME_INVALID), 0x90);
 }
 
+static void test_suback_merge(void **state)
+{
+	const bool denied[] = { false, true, false, true };
+	const uint8_t granted[] = { 1, 0x80 };
+	uint8_t out[4];
+
+	assert_int_equal(mqtt_suback_merge(denied, 4, granted, 2, MQTT_RC_NOT_AUTHORIZED, out), 0);
+	assert_memory_equal(out, ((const uint8_t[]){ 1, 0x87, 0x80, 0x87 }), 4);
+	/* all refused: nothing was forwarded */
+	assert_int_equal(mqtt_suback_merge((const bool[]){ true, true }, 2, NULL, 0,
+					   MQTT_V3_SUBACK_FAILURE, out),
+			 0);
+	assert_memory_equal(out, ((const uint8_t[]){ 0x80, 0x80 }), 2);
+	/* the broker answered too few or too many filters */
+	assert_int_equal(mqtt_suback_merge(denied, 4, granted, 1, 0x87, out), -EINVAL);
+	assert_int_equal(mqtt_suback_merge(denied, 4, (const uint8_t[]){ 0, 1, 2 }, 3, 0x87, out),
+			 -EINVAL);
+}
+
 static void test_topic_rules(void **state)
 {
 	static const struct {
@@ -1639,6 +1661,57 @@ static void test_session_client(void **state)
 	mqtt_session_fini(&s);
 }
 
+/* The keep-alive timer ends a session like a codec error: reply and log line. */
+static void test_session_set_error_and_log(void **state)
+{
+	static const uint8_t disc_keepalive[] = { 0xe0, 0x01, 0x8d };
+	struct mqtt_packet p, ack = { .type = MQTT_CONNACK };
+	struct mqtt_session s;
+	uint8_t c[512], out[64];
+	char line[512] = "";
+	FILE *tmp;
+	int saved;
+	size_t n;
+
+	for (uint8_t v = MQTT_V311; v <= MQTT_V5; v++) {
+		mqtt_session_init(&s, MQTT_ROLE_SERVER, 1024, BIG);
+		n = make_connect(v, NULL, c);
+		assert_int_equal(feed_all(&s, c, n, &p), MQTT_OK);
+		assert_int_equal(mqtt_session_sent(&s, &ack), MQTT_OK);
+		mqtt_session_set_error(&s, MQTT_ERR_KEEP_ALIVE_TIMEOUT,
+				       "no packet within 1.5 times the Keep Alive");
+		assert_int_equal(feed_all(&s, (const uint8_t *)"\xc0\x00", 2, &p),
+				 MQTT_ERR_KEEP_ALIVE_TIMEOUT);
+		n = mqtt_session_error_reply(&s, out, sizeof(out));
+		if (v == MQTT_V5) {
+			assert_int_equal(n, 3);
+			assert_memory_equal(out, disc_keepalive, 3);
+		} else {
+			assert_int_equal(n, 0);
+		}
+		mqtt_session_fini(&s);
+	}
+
+	/* the log line, at debug level, on stderr */
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	log_set_level(LOG_LVL_INFO);
+	mqtt_session_log_error(&s, "conn 7 192.0.2.1:5000");
+	log_set_level(LOG_LVL_DEBUG);
+	mqtt_session_log_error(&s, "conn 7 192.0.2.1:5000");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	assert_non_null(fgets(line, sizeof(line), tmp));
+	assert_null(fgets(line + strlen(line), (int)(sizeof(line) - strlen(line)), tmp));
+	fclose(tmp);
+	assert_string_equal(line, "debug: mqtt conn 7 192.0.2.1:5000: keep alive timeout (0x8d): "
+				  "connection: no packet within 1.5 times the Keep Alive\n");
+}
+
 static void test_timeouts(void **state)
 {
 	assert_int_equal(mqtt_keepalive_timeout_ms(0), 0);
@@ -1664,6 +1737,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_diag_format),
 		cmocka_unit_test(test_topic_rules),
+		cmocka_unit_test(test_suback_merge),
 		cmocka_unit_test(test_reader_every_split),
 		cmocka_unit_test(test_reader_limits),
 		cmocka_unit_test_setup_teardown(test_captured_parse, load_captured, free_captured),
@@ -1674,6 +1748,7 @@ int main(void)
 		cmocka_unit_test(test_session_limits),
 		cmocka_unit_test(test_session_v5_rules),
 		cmocka_unit_test(test_session_client),
+		cmocka_unit_test(test_session_set_error_and_log),
 		cmocka_unit_test(test_timeouts),
 	};
 

@@ -664,10 +664,10 @@ static void test_list(void **state)
 
 	expect_pages(reg, json_object(), all, 1);
 	expect_pages(reg, json_pack("{s:i}", "pageSize", 2), asc, 3);
-	expect_pages(reg, json_pack("{s:i, s:b}", "pageSize", 2, "isAscendingOrder", 1), asc, 3);
-	expect_pages(reg, json_pack("{s:i, s:b}", "pageSize", 2, "isAscendingOrder", 0), desc, 3);
+	expect_pages(reg, json_pack("{s:i, s:b}", "pageSize", 2, "ascendingOrder", 1), asc, 3);
+	expect_pages(reg, json_pack("{s:i, s:b}", "pageSize", 2, "ascendingOrder", 0), desc, 3);
 	expect_pages(reg, json_pack("{s:i, s:s}", "pageSize", 2, "status", "ACTIVE"), active, 2);
-	expect_pages(reg, json_pack("{s:s, s:b}", "status", "INACTIVE", "isAscendingOrder", 0),
+	expect_pages(reg, json_pack("{s:s, s:b}", "status", "INACTIVE", "ascendingOrder", 0),
 		     inactive, 1);
 
 	/* The item a marker points at is deleted before the next page: continue after it. */
@@ -691,8 +691,8 @@ static void test_list(void **state)
 		     "InvalidRequestException", "invalid marker");
 	expect_error(reg, "ListAuthorizers", json_pack("{s:s}", "status", "ON"),
 		     "InvalidRequestException", "status must be ACTIVE or INACTIVE");
-	expect_error(reg, "ListAuthorizers", json_pack("{s:s}", "isAscendingOrder", "yes"),
-		     "InvalidRequestException", "isAscendingOrder must be true or false");
+	expect_error(reg, "ListAuthorizers", json_pack("{s:s}", "ascendingOrder", "yes"),
+		     "InvalidRequestException", "ascendingOrder must be true or false");
 }
 
 static void test_bad_requests(void **state)

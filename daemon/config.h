@@ -94,7 +94,8 @@ struct tg_config {
 		unsigned max_inflight;
 		unsigned queue_deadline_ms;
 		size_t decision_cache_entries;
-		struct tg_range refresh_s;	  /* bounds on refreshAfterInSeconds */
+		unsigned negative_ttl_s;   /* cache isAuthenticated:false this long (0 = never) */
+		struct tg_range refresh_s; /* bounds on refreshAfterInSeconds */
 		struct tg_range disconnect_s;	  /* bounds on disconnectAfterInSeconds */
 		char *ca_file;			  /* NULL = the system's */
 		struct auth_function_map *lambda; /* arn -> url, strings owned here */

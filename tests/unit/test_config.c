@@ -50,6 +50,7 @@ static void check_defaults(const struct tg_config *c)
 	assert_int_equal(c->functions.max_inflight, 64);
 	assert_int_equal(c->functions.queue_deadline_ms, 1000);
 	assert_int_equal(c->functions.decision_cache_entries, 10000);
+	assert_int_equal(c->functions.negative_ttl_s, 0);
 	assert_int_equal(c->functions.refresh_s.min, 300);
 	assert_int_equal(c->functions.refresh_s.max, 86400);
 	assert_int_equal(c->functions.disconnect_s.min, 300);
@@ -184,6 +185,7 @@ static void test_every_key(void **state)
 		"  max_inflight: 3\n"
 		"  queue_deadline_ms: 0\n"
 		"  decision_cache_entries: 0\n"
+		"  negative_ttl_seconds: 30\n"
 		"  refresh_seconds: {min: 1, max: 2}\n"
 		"  disconnect_seconds:\n"
 		"    min: 5\n"
@@ -232,6 +234,7 @@ static void test_every_key(void **state)
 	assert_int_equal(ec.max_inflight, 3);
 	assert_int_equal(ec.queue_deadline_ms, 0);
 	assert_int_equal(ec.cache_entries, 0);
+	assert_int_equal(ec.negative_ttl_s, 30);
 	assert_int_equal(ec.max_token_len, 100);
 	assert_int_equal(ec.max_http_context, 200);
 	assert_string_equal(ec.ca_file, "/dev/null");

@@ -250,11 +250,13 @@ static enum ws_result header_start(struct ws_decoder *d)
 	return WS_AGAIN;
 }
 
-/* The header is complete: length, limit and mask. */
-static enum ws_result header_done(struct ws_decoder *d)
+/*
+ * The length field is complete (the mask is still to come): checks it
+ * against the limit before anything more of the frame is read.
+ */
+static enum ws_result length_done(struct ws_decoder *d)
 {
 	uint8_t len7 = d->hdr[1] & 0x7f;
-	const uint8_t *m = d->hdr + d->hdr_need - 4;
 	uint64_t len = len7;
 
 	if (len7 == 126) {
@@ -268,14 +270,19 @@ static enum ws_result header_done(struct ws_decoder *d)
 	}
 	if (len > d->max_frame)
 		return fail(d, WS_CLOSE_TOO_BIG, "frame longer than the limit");
-	memcpy(d->mask, m, 4);
-	d->mask_ofs = 0;
 	d->remaining = len;
+	return WS_AGAIN;
+}
+
+/* The header is complete: takes the mask and starts the payload. */
+static void header_done(struct ws_decoder *d)
+{
+	memcpy(d->mask, d->hdr + d->hdr_need - 4, 4);
+	d->mask_ofs = 0;
 	d->ctl_len = 0;
 	d->hdr_len = 0;
 	d->hdr_need = 2;
 	d->state = st_payload;
-	return WS_AGAIN;
 }
 
 /*
@@ -377,8 +384,10 @@ enum ws_result ws_decode(struct ws_decoder *d, const uint8_t *in, size_t len, ui
 			d->hdr[d->hdr_len++] = in[i++];
 			if (d->hdr_len == 2)
 				rc = header_start(d);
+			if (rc == WS_AGAIN && d->hdr_len == d->hdr_need - 4)
+				rc = length_done(d);
 			if (rc == WS_AGAIN && d->hdr_len == d->hdr_need)
-				rc = header_done(d);
+				header_done(d);
 		} else {
 			size_t n = len - i < d->remaining ? len - i : (size_t)d->remaining;
 

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
+#include <linux/magic.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -163,6 +165,33 @@ static int fill_cfg(const struct bpf_xdp_opts *o, struct tg_xdp_cfg *cfg, char *
 	return 0;
 }
 
+/* Creates @dir if missing and checks it is on a bpffs; returns 0 or -errno with @err. */
+static int make_pin_dir(const char *dir, char *err, size_t errsz)
+{
+	struct statfs fs;
+	int rc;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(
+			err, errsz,
+			"creating pin directory %s: %s (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)",
+			dir, strerror(-rc));
+		return rc;
+	}
+	if (statfs(dir, &fs) == -1) {
+		rc = -errno;
+		snprintf(err, errsz, "pin directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errsz,
+			 "pin directory %s is not on a bpffs (mount -t bpf bpf /sys/fs/bpf)", dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 /* Pins @map as @dir/<map name>, or reuses what is pinned there, at load. */
 static int pin_map(struct bpf_map *map, const char *dir)
 {
@@ -195,12 +224,9 @@ struct bpf_xdp *bpf_xdp_load(const struct bpf_xdp_opts *opts, char *err, size_t 
 	if (rc)
 		goto err_destroy;
 	if (opts->pin_dir) {
-		if (mkdir(opts->pin_dir, 0700) == -1 && errno != EEXIST) {
-			rc = -errno;
-			snprintf(err, errsz, "creating pin directory %s: %s", opts->pin_dir,
-				 strerror(-rc));
+		rc = make_pin_dir(opts->pin_dir, err, errsz);
+		if (rc)
 			goto err_destroy;
-		}
 		rc = pin_map(x->skel->maps.tg_ban4, opts->pin_dir);
 		if (!rc)
 			rc = pin_map(x->skel->maps.tg_ban6, opts->pin_dir);

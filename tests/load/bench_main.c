@@ -20,6 +20,7 @@ struct bench_cmd {
 static const struct bench_cmd cmds[] = {
 	{ "policy", bench_policy,
 	  "[--iterations N] [--out FILE]  policy engine: compile and evaluation cost" },
+	{ "xdp", bench_xdp, "[--repeat N] [--out FILE]  XDP filter: ns per frame (needs root)" },
 };
 
 static FILE *report_file;

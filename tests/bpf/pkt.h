@@ -3,8 +3,8 @@
  * Frame builders for the BPF tests: Ethernet, VLAN tags, IPv4 (with options,
  * fragments), IPv6 (with extension headers), TCP, UDP, ICMP. A frame is
  * described by a struct pkt_spec and written by pkt_build(); tests cut the
- * result short to make truncated frames. No checksums: the XDP program does
- * not look at them. Header-only, for tests and benchmarks.
+ * result short to make truncated frames. Lengths are filled in; checksums
+ * are not (the XDP program does not look at them). Header-only, for tests and benchmarks.
  */
 #ifndef TG_TESTS_BPF_PKT_H
 #define TG_TESTS_BPF_PKT_H
@@ -101,10 +101,15 @@ static inline int pkt_ipv4(const struct pkt_spec *s, uint8_t *buf, size_t *len)
 	if (inet_pton(AF_INET, s->src, &ip.saddr) != 1 ||
 	    inet_pton(AF_INET, s->dst, &ip.daddr) != 1)
 		return -1;
+	size_t start = *len;
+	uint16_t tot;
+
 	if (!pkt_put(buf, len, &ip, sizeof(ip)) ||
-	    !pkt_put(buf, len, opts, (size_t)s->ip_opt_words * 4))
+	    !pkt_put(buf, len, opts, (size_t)s->ip_opt_words * 4) || pkt_l4(s, buf, len))
 		return -1;
-	return pkt_l4(s, buf, len);
+	tot = htons((uint16_t)(*len - start));
+	memcpy(buf + start + offsetof(struct iphdr, tot_len), &tot, 2);
+	return 0;
 }
 
 static inline int pkt_ipv6(const struct pkt_spec *s, uint8_t *buf, size_t *len)
@@ -112,6 +117,8 @@ static inline int pkt_ipv6(const struct pkt_spec *s, uint8_t *buf, size_t *len)
 	struct ipv6hdr ip6;
 	uint8_t ext[8] = { 0 }, *prev_nh;
 	uint8_t frag[8] = { 0 };
+	size_t start = *len;
+	uint16_t plen;
 
 	memset(&ip6, 0, sizeof(ip6));
 	ip6.version = 6;
@@ -139,7 +146,11 @@ static inline int pkt_ipv6(const struct pkt_spec *s, uint8_t *buf, size_t *len)
 			return -1;
 	}
 	*prev_nh = (uint8_t)s->proto;
-	return pkt_l4(s, buf, len);
+	if (pkt_l4(s, buf, len))
+		return -1;
+	plen = htons((uint16_t)(*len - start - sizeof(ip6)));
+	memcpy(buf + start + offsetof(struct ipv6hdr, payload_len), &plen, 2);
+	return 0;
 }
 
 /* Writes the frame of @s into @buf (PKT_MAX bytes); returns its length or 0. */

@@ -17,6 +17,8 @@
  * The walk visits only nodes the tables name, and lists are capped, so YAML
  * aliases cannot make it do more work than the input's size allows.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -274,6 +276,363 @@ static int p_level(struct parse *ps, const struct kw *kw, yaml_node_t *node, voi
 static int walk_map(struct parse *ps, const struct kw *table, yaml_node_t *map, void *base,
 		    const char *prefix);
 
+/* true or false (YAML 1.1 spellings yes/no/on/off too). */
+static int p_bool(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		  const char *path)
+{
+	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no",
+										  "off" };
+	const char *s = scalar(ps, node, path);
+
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+			*(bool *)dst = !strcasecmp(s, yes[i]);
+			return 0;
+		}
+	}
+	report(ps, node, path, "expects true or false, got '%.40s'", s);
+	return -1;
+}
+
+/* A numeric IPv4 or IPv6 address (brackets around IPv6 are accepted). */
+static int p_address(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		     const char *path)
+{
+	const char *s = scalar(ps, node, path);
+	unsigned char addr[16];
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t len;
+
+	if (!s)
+		return -1;
+	len = strlen(s);
+	if (len >= sizeof(buf)) {
+		report(ps, node, path, "expects an IP address, got '%.60s'", s);
+		return -1;
+	}
+	if (s[0] == '[' && len > 2 && s[len - 1] == ']') {
+		memcpy(buf, s + 1, len - 2);
+		buf[len - 2] = 0;
+	} else {
+		memcpy(buf, s, len + 1);
+	}
+	if (inet_pton(AF_INET, buf, addr) != 1 && inet_pton(AF_INET6, buf, addr) != 1) {
+		report(ps, node, path, "expects a numeric IPv4 or IPv6 address, got '%.60s'", s);
+		return -1;
+	}
+	return set_string(ps, node, path, dst, buf);
+}
+
+static int p_alpn(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		  const char *path)
+{
+	const char *s = scalar(ps, node, path);
+
+	if (!s)
+		return -1;
+	if (!strcmp(s, "required")) {
+		*(enum tls_alpn_rule *)dst = TLS_ALPN_REQUIRED;
+	} else if (!strcmp(s, "optional")) {
+		*(enum tls_alpn_rule *)dst = TLS_ALPN_OPTIONAL;
+	} else {
+		report(ps, node, path, "expects required or optional, got '%.40s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* A DNS name as a domain matches it: "iot.example.com" or "*.example.com". */
+static bool server_name_ok(const char *s)
+{
+	const char *p = s;
+	size_t label = 0;
+
+	if (!strncmp(p, "*.", 2))
+		p += 2;
+	if (!*p || strlen(s) > TLS_NAME_MAX)
+		return false;
+	for (; *p; p++) {
+		if (*p == '.') {
+			if (!label || p[1] == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* domains[i].names: one name or a list of them. */
+static int p_names(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		   const char *path)
+{
+	struct tg_domain *d = container_of(dst, struct tg_domain, names);
+	yaml_node_item_t *item, *start, *top;
+	yaml_node_item_t one = 0;
+
+	if (node->type == YAML_SEQUENCE_NODE) {
+		start = node->data.sequence.items.start;
+		top = node->data.sequence.items.top;
+	} else {
+		start = &one;
+		top = start + 1;
+	}
+	if (top - start < 1 || top - start > CONFIG_MAX_DOMAIN_NAMES) {
+		report(ps, node, path, "expects 1 to %d names", CONFIG_MAX_DOMAIN_NAMES);
+		return -1;
+	}
+	d->names = calloc((size_t)(top - start), sizeof(*d->names));
+	if (!d->names) {
+		report(ps, node, path, "out of memory");
+		return -1;
+	}
+	for (item = start; item < top; item++) {
+		yaml_node_t *n = item == &one ? node : yaml_document_get_node(ps->doc, *item);
+		const char *s = n ? scalar(ps, n, path) : NULL;
+
+		if (!s)
+			return -1;
+		if (!server_name_ok(s)) {
+			report(ps, n, path,
+			       "expects a DNS name like iot.example.com or *.example.com, got "
+			       "'%.80s'",
+			       s);
+			return -1;
+		}
+		if (set_string(ps, n, path, &d->names[d->nnames], s))
+			return -1;
+		for (char *c = d->names[d->nnames]; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		d->nnames++;
+	}
+	return 0;
+}
+
+/* An authorizer name as AWS allows it: [\w=,@-]{1,128}. */
+static int p_authorizer_name(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+			     const char *path)
+{
+	const char *s = scalar(ps, node, path);
+	size_t len;
+
+	if (!s)
+		return -1;
+	len = strlen(s);
+	if (len > 128 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				   "_=,@-") != len) {
+		report(ps, node, path,
+		       "expects an authorizer name ([A-Za-z0-9_=,@-]{1,128}), got "
+		       "'%.80s'",
+		       s);
+		return -1;
+	}
+	return set_string(ps, node, path, dst, s);
+}
+
+static const struct kw listener_kws[] = {
+	{ "address", p_address, offsetof(struct tg_listener, address) },
+	{ "port", p_uint, offsetof(struct tg_listener, port), 1, 65535 },
+	{ "alpn", p_alpn, offsetof(struct tg_listener, alpn) },
+	{ NULL },
+};
+
+static const struct kw domain_kws[] = {
+	{ "names", p_names, offsetof(struct tg_domain, names) },
+	{ "cert", p_readable_file, offsetof(struct tg_domain, cert) },
+	{ "key", p_readable_file, offsetof(struct tg_domain, key) },
+	{ "default_authorizer", p_authorizer_name, offsetof(struct tg_domain, default_authorizer) },
+	{ "allow_authorizer_override", p_bool, offsetof(struct tg_domain, allow_override) },
+	{ NULL },
+};
+
+static void free_domain(struct tg_domain *d)
+{
+	for (size_t i = 0; i < d->nnames; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->cert);
+	free(d->key);
+	free(d->default_authorizer);
+}
+
+/* The list items of @node (at most @max), or -1 after reporting. */
+static long list_items(struct parse *ps, yaml_node_t *node, const char *path, long max,
+		       const char *what)
+{
+	long n;
+
+	if (node->type != YAML_SEQUENCE_NODE) {
+		report(ps, node, path, "expects a list of %s", what);
+		return -1;
+	}
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	if (n > max) {
+		report(ps, node, path, "more than %ld entries", max);
+		return -1;
+	}
+	return n;
+}
+
+/* listeners: a list of {address, port, alpn}. */
+static int p_listeners(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		       const char *path)
+{
+	struct tg_config *cfg = container_of(dst, struct tg_config, listeners);
+	long n = list_items(ps, node, path, CONFIG_MAX_LISTENERS, "{address, port, alpn}");
+	int ret = 0;
+
+	if (n < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it =
+			yaml_document_get_node(ps->doc, node->data.sequence.items.start[i]);
+		struct tg_listener l = { .port = 443, .alpn = TLS_ALPN_REQUIRED };
+		char ipath[128];
+
+		snprintf(ipath, sizeof(ipath), "%s[%ld]", path, i);
+		if (walk_map(ps, listener_kws, it, &l, ipath)) {
+			free(l.address);
+			ret = -1;
+			continue;
+		}
+		if (!l.address && !(l.address = strdup("0.0.0.0"))) {
+			report(ps, it, ipath, "out of memory");
+			ret = -1;
+			continue;
+		}
+		for (size_t j = 0; j < cfg->nlisteners; j++) {
+			if (cfg->listeners[j].port == l.port &&
+			    !strcmp(cfg->listeners[j].address, l.address)) {
+				report(ps, it, ipath, "%s port %u is listed twice", l.address,
+				       l.port);
+				free(l.address);
+				l.address = NULL;
+				ret = -1;
+				break;
+			}
+		}
+		if (l.address)
+			cfg->listeners[cfg->nlisteners++] = l;
+	}
+	return ret;
+}
+
+/* True when @name is already one of the names of @cfg's domains. */
+static bool domain_name_taken(const struct tg_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		for (size_t j = 0; j < cfg->domains[i].nnames; j++)
+			if (!strcmp(cfg->domains[i].names[j], name))
+				return true;
+	return false;
+}
+
+/* domains: a list of {names, cert, key, default_authorizer, allow_authorizer_override}. */
+static int p_domains(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		     const char *path)
+{
+	struct tg_config *cfg = container_of(dst, struct tg_config, domains);
+	long n = list_items(ps, node, path, CONFIG_MAX_DOMAINS, "{names, cert, key, ...}");
+	int ret = 0;
+
+	if (n < 0)
+		return -1;
+	cfg->domains = calloc(n ? (size_t)n : 1, sizeof(*cfg->domains));
+	if (!cfg->domains) {
+		report(ps, node, path, "out of memory");
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it =
+			yaml_document_get_node(ps->doc, node->data.sequence.items.start[i]);
+		struct tg_domain d = { 0 };
+		char ipath[128];
+		int bad;
+
+		snprintf(ipath, sizeof(ipath), "%s[%ld]", path, i);
+		bad = walk_map(ps, domain_kws, it, &d, ipath);
+		if (!bad && (!d.nnames || !d.cert || !d.key)) {
+			report(ps, it, ipath, "expects names, cert and key");
+			bad = -1;
+		}
+		for (size_t j = 0; !bad && j < d.nnames; j++) {
+			if (domain_name_taken(cfg, d.names[j])) {
+				report(ps, it, ipath, "name '%s' belongs to another domain",
+				       d.names[j]);
+				bad = -1;
+			}
+		}
+		if (bad) {
+			free_domain(&d);
+			ret = -1;
+			continue;
+		}
+		cfg->domains[cfg->ndomains++] = d;
+	}
+	return ret;
+}
+
+/* upstream.url: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (HOST a name, a
+ * dotted IPv4 address or a bracketed IPv6 one). */
+static int p_upstream_url(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+			  const char *path)
+{
+	struct tg_upstream *up = container_of(dst, struct tg_upstream, url);
+	const char *s = scalar(ps, node, path), *host, *end, *colon;
+	unsigned long port;
+	char *pend;
+
+	if (!s)
+		return -1;
+	if (!strncmp(s, "mqtt://", 7)) {
+		up->tls = false;
+		host = s + 7;
+	} else if (!strncmp(s, "mqtts://", 8)) {
+		up->tls = true;
+		host = s + 8;
+	} else {
+		goto bad;
+	}
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			goto bad;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			goto bad;
+		host++;
+	} else {
+		colon = strchr(host, ':');
+		end = colon ? colon : host + strlen(host);
+	}
+	if (end == host || end - host > 253 || strcspn(host, "/?#@") < (size_t)(end - host))
+		goto bad;
+	port = up->tls ? 8883 : 1883;
+	if (colon) {
+		errno = 0;
+		port = strtoul(colon + 1, &pend, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *pend || errno || port < 1 || port > 65535)
+			goto bad;
+	}
+	free(up->host);
+	up->host = strndup(host, (size_t)(end - host));
+	up->port = (unsigned)port;
+	if (!up->host || set_string(ps, node, path, &up->url, s)) {
+		report(ps, node, path, "out of memory");
+		return -1;
+	}
+	return 0;
+bad:
+	report(ps, node, path, "expects mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got '%.80s'", s);
+	return -1;
+}
+
 static const struct kw range_kws[] = {
 	{ "min", p_uint, offsetof(struct tg_range, min), 1, RANGE_MAX },
 	{ "max", p_uint, offsetof(struct tg_range, max), 1, RANGE_MAX },
@@ -426,6 +785,10 @@ static const struct kw limits_kws[] = {
 	{ "keys_per_authorizer", p_uint, CFG(limits.keys_per_authorizer), 1, AUTHZ_MAX_KEYS },
 	{ "token_bytes", p_size, CFG(limits.token_bytes), 1, 65535 },
 	{ "http_context_bytes", p_size, CFG(limits.http_context_bytes), 1, 1 << 20 },
+	{ "max_connections", p_uint, CFG(limits.max_connections), 1, 10000000 },
+	{ "max_packet_bytes", p_uint, CFG(limits.max_packet_bytes), 64, 268435460 },
+	{ "connect_timeout_ms", p_uint, CFG(limits.connect_timeout_ms), 100, 600000 },
+	{ "max_queued_bytes", p_size, CFG(limits.max_queued_bytes), 65536, 1 << 30 },
 	{ NULL },
 };
 
@@ -434,10 +797,21 @@ static const struct kw functions_kws[] = {
 	{ "max_inflight", p_uint, CFG(functions.max_inflight), 1, 65536 },
 	{ "queue_deadline_ms", p_uint, CFG(functions.queue_deadline_ms), 0, 60000 },
 	{ "decision_cache_entries", p_size, CFG(functions.decision_cache_entries), 0, 10000000 },
+	{ "negative_ttl_seconds", p_uint, CFG(functions.negative_ttl_s), 0, 86400 },
 	{ "refresh_seconds", p_range, CFG(functions.refresh_s) },
 	{ "disconnect_seconds", p_range, CFG(functions.disconnect_s) },
 	{ "ca_file", p_readable_file, CFG(functions.ca_file) },
 	{ "lambda", p_lambda, CFG(functions.lambda) },
+	{ NULL },
+};
+
+static const struct kw upstream_kws[] = {
+	{ "url", p_upstream_url, CFG(upstream.url) },
+	{ "ca_file", p_readable_file, CFG(upstream.ca_file) },
+	{ "username", p_text, CFG(upstream.username), 0, 65535 },
+	{ "password", p_text, CFG(upstream.password), 0, 65535 },
+	{ "client_id_prefix", p_text, CFG(upstream.client_id_prefix), 0, 64 },
+	{ "connect_timeout_ms", p_uint, CFG(upstream.connect_timeout_ms), 100, 600000 },
 	{ NULL },
 };
 
@@ -450,6 +824,11 @@ static const struct kw top_kws[] = {
 	{ "limits", NULL, 0, 0, 0, limits_kws },
 	{ "functions", NULL, 0, 0, 0, functions_kws },
 	{ "policy_cache_entries", p_size, CFG(policy_cache_entries), 0, 10000000 },
+	{ "listeners", p_listeners, CFG(listeners) },
+	{ "domains", p_domains, CFG(domains) },
+	{ "default_domain", p_text, CFG(default_domain_name), 0, TLS_NAME_MAX },
+	{ "upstream", NULL, 0, 0, 0, upstream_kws },
+	{ "workers", p_uint, CFG(workers), 0, 1024 },
 	{ NULL },
 };
 
@@ -524,15 +903,59 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->functions.refresh_s = (struct tg_range){ 300, 86400 };
 	cfg->functions.disconnect_s = (struct tg_range){ 300, 86400 };
 	cfg->policy_cache_entries = 10000;
+	cfg->limits.max_connections = 100000;
+	cfg->limits.max_packet_bytes = 131072 + 5; /* AWS IoT's 128 KiB payload limit */
+	cfg->limits.connect_timeout_ms = 10000;
+	cfg->limits.max_queued_bytes = 1 << 20;
+	cfg->default_domain = -1;
+	cfg->upstream.port = 1883;
+	cfg->upstream.connect_timeout_ms = 5000;
+	cfg->listeners = calloc(CONFIG_MAX_LISTENERS, sizeof(*cfg->listeners));
+	if (!cfg->listeners)
+		return -ENOMEM;
 	cfg->path = strdup(name);
 	cfg->region = strdup("us-east-1");
 	cfg->state_dir = strdup("/var/lib/tollgate");
 	cfg->control.socket = strdup("/run/tollgate/ctl.sock");
 	cfg->control.group = strdup("tollgate");
+	cfg->upstream.url = strdup("mqtt://127.0.0.1:1883");
+	cfg->upstream.host = strdup("127.0.0.1");
 	return cfg->path && cfg->region && cfg->state_dir && cfg->control.socket &&
-			       cfg->control.group ?
+			       cfg->control.group && cfg->upstream.url && cfg->upstream.host ?
 		       0 :
 		       -ENOMEM;
+}
+
+/* Defaults and checks that need more than one key. */
+static void finish_dataplane(struct parse *ps, struct tg_config *cfg)
+{
+	if (!cfg->nlisteners) {
+		cfg->listeners[0] = (struct tg_listener){ .address = strdup("0.0.0.0"),
+							  .port = 443,
+							  .alpn = TLS_ALPN_REQUIRED };
+		if (!cfg->listeners[0].address) {
+			report(ps, NULL, "listeners", "listeners: out of memory");
+			return;
+		}
+		cfg->nlisteners = 1;
+	}
+	if (cfg->default_domain_name) {
+		for (size_t i = 0; i < cfg->ndomains && cfg->default_domain < 0; i++)
+			for (size_t j = 0; j < cfg->domains[i].nnames; j++)
+				if (!strcasecmp(cfg->domains[i].names[j], cfg->default_domain_name))
+					cfg->default_domain = (int)i;
+		if (cfg->default_domain < 0)
+			report(ps, NULL, "default_domain",
+			       "default_domain: '%s' is not a name of any entry of domains",
+			       cfg->default_domain_name);
+	}
+	if (cfg->upstream.tls)
+		report(ps, NULL, "upstream.url",
+		       "upstream.url: mqtts:// brokers are not supported yet; use mqtt:// (loopback or a trusted "
+		       "network)");
+	if (!cfg->upstream.tls && cfg->upstream.ca_file)
+		report(ps, NULL, "upstream.ca_file",
+		       "upstream.ca_file: only applies to an mqtts:// url");
 }
 
 static void syntax_error(struct parse *ps, const yaml_parser_t *parser)
@@ -591,6 +1014,8 @@ int config_load_buffer(const char *name, const char *text, size_t len, struct tg
 		return -ENOMEM;
 	}
 	load_document(&ps, text, len, cfg);
+	if (!ps.failed)
+		finish_dataplane(&ps, cfg);
 	if (!ps.failed &&
 	    asprintf(&cfg->state_file, "%s/%s", cfg->state_dir, CONFIG_STATE_FILE) < 0) {
 		cfg->state_file = NULL;
@@ -650,6 +1075,19 @@ void config_free(struct tg_config *cfg)
 	}
 	free(cfg->functions.lambda);
 	free(cfg->functions.ca_file);
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		free(cfg->listeners[i].address);
+	free(cfg->listeners);
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		free_domain(&cfg->domains[i]);
+	free(cfg->domains);
+	free(cfg->default_domain_name);
+	free(cfg->upstream.url);
+	free(cfg->upstream.host);
+	free(cfg->upstream.ca_file);
+	free(cfg->upstream.username);
+	free(cfg->upstream.password);
+	free(cfg->upstream.client_id_prefix);
 	free(cfg->control.socket);
 	free(cfg->control.group);
 	free(cfg->state_file);
@@ -692,6 +1130,7 @@ void config_engine(const struct tg_config *cfg, struct policy_cache *policies,
 		.max_inflight = cfg->functions.max_inflight,
 		.queue_deadline_ms = cfg->functions.queue_deadline_ms,
 		.cache_entries = cfg->functions.decision_cache_entries,
+		.negative_ttl_s = cfg->functions.negative_ttl_s,
 		.max_token_len = cfg->limits.token_bytes,
 		.max_http_context = cfg->limits.http_context_bytes,
 		.ca_file = cfg->functions.ca_file,

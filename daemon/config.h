@@ -18,9 +18,44 @@
 #include "auth/engine.h"
 #include "auth/registry.h"
 #include "log.h"
+#include "tls.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/tollgate/tollgate.yaml"
 #define CONFIG_STATE_FILE "authorizers.json" /* inside state_dir */
+
+#define CONFIG_MAX_LISTENERS 16
+#define CONFIG_MAX_DOMAINS 64
+#define CONFIG_MAX_DOMAIN_NAMES 32
+
+/* One TLS listening address (decisions.md #15, #17). */
+struct tg_listener {
+	char *address;		 /* numeric IPv4 or IPv6 address */
+	unsigned port;		 /* 1..65535 */
+	enum tls_alpn_rule alpn; /* required (default) or optional */
+};
+
+/* One TLS domain: the names devices reach it by and what it authenticates with. */
+struct tg_domain {
+	char **names; /* exact or "*.suffix" */
+	size_t nnames;
+	char *cert;		  /* PEM chain file */
+	char *key;		  /* PEM private key file */
+	char *default_authorizer; /* NULL = the registry's default */
+	bool allow_override;	  /* devices may name another authorizer */
+};
+
+/* The MQTT broker every device connection is relayed to. */
+struct tg_upstream {
+	char *url;	/* as written: mqtt://HOST:PORT or mqtts://HOST:PORT */
+	char *host;	/* parsed from url */
+	unsigned port;	/* parsed from url (default 1883 / 8883) */
+	bool tls;	/* mqtts:// */
+	char *ca_file;	/* mqtts: CA bundle (NULL = the system's) */
+	char *username; /* the gateway's own credentials, NULL = none */
+	char *password;
+	char *client_id_prefix; /* prepended to device client ids upstream, NULL = none */
+	unsigned connect_timeout_ms;
+};
 
 /* An inclusive range of seconds; min <= max. */
 struct tg_range {
@@ -49,19 +84,32 @@ struct tg_config {
 		unsigned keys_per_authorizer; /* <= AUTHZ_MAX_KEYS */
 		size_t token_bytes;
 		size_t http_context_bytes;
+		unsigned max_connections;    /* device connections per process */
+		unsigned max_packet_bytes;   /* largest MQTT packet either way */
+		unsigned connect_timeout_ms; /* TCP accept to MQTT CONNECT received */
+		size_t max_queued_bytes;     /* output waiting for a slow peer before closing it */
 	} limits;
 	struct {
 		unsigned timeout_ms; /* <= AUTH_FUNCTION_CAP_MS */
 		unsigned max_inflight;
 		unsigned queue_deadline_ms;
 		size_t decision_cache_entries;
-		struct tg_range refresh_s;	  /* bounds on refreshAfterInSeconds */
+		unsigned negative_ttl_s;   /* cache isAuthenticated:false this long (0 = never) */
+		struct tg_range refresh_s; /* bounds on refreshAfterInSeconds */
 		struct tg_range disconnect_s;	  /* bounds on disconnectAfterInSeconds */
 		char *ca_file;			  /* NULL = the system's */
 		struct auth_function_map *lambda; /* arn -> url, strings owned here */
 		size_t nlambda;
 	} functions;
 	size_t policy_cache_entries;
+	struct tg_listener *listeners; /* default: one on 0.0.0.0:443, alpn required */
+	size_t nlisteners;
+	struct tg_domain *domains; /* none: the data plane does not start */
+	size_t ndomains;
+	char *default_domain_name; /* as written: one of the domains' names */
+	int default_domain;	   /* index into domains for clients sending no SNI, -1 = refuse */
+	struct tg_upstream upstream;
+	unsigned workers; /* worker threads; 0 = one per CPU */
 };
 
 /* The messages of a failed load, each "FILE:LINE: KEY: reason". */

@@ -332,6 +332,27 @@ json_t *ctl_invoke_reply(const struct auth_result *res)
 			       res->detail[0] ? res->detail : exc[res->status].fallback);
 }
 
+int ctl_stats_parse(const json_t *args, const char **name, json_t **error)
+{
+	static const char *const members[] = { "authorizerName", NULL };
+	size_t len;
+
+	*error = NULL;
+	*name = NULL;
+	if (args && (only_members(args, members, "GetAuthorizerStatistics", error) ||
+		     opt_string(args, "authorizerName", "authorizerName", AUTHZ_NAME_MAX, name,
+				&len, error)))
+		return -1;
+	if (!*name || !authz_name_valid(*name, len)) {
+		*error = ctl_reply_error(E_INVALID,
+					 "authorizerName is required: 1 to %d characters "
+					 "of a-z A-Z 0-9 _ = , @ -",
+					 AUTHZ_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 json_t *ctl_stats_reply(const char *name, const struct auth_stats *st)
 {
 	return ctl_reply_ok(json_pack(

@@ -37,6 +37,11 @@ void ctl_invoke_release(struct ctl_invoke *inv);
  */
 json_t *ctl_invoke_reply(const struct auth_result *res);
 
+/*
+ * Validates GetAuthorizerStatistics' @args ({authorizerName}); *@name points
+ * into @args. Returns 0, or -1 with *@error set to a ctl error reply.
+ */
+int ctl_stats_parse(const json_t *args, const char **name, json_t **error);
 /* The ctl reply of GetAuthorizerStatistics for @name. */
 json_t *ctl_stats_reply(const char *name, const struct auth_stats *st);
 

@@ -15,6 +15,14 @@
  * AccessDeniedException and none of its bytes is ever parsed (they are
  * discarded while the refusal lingers, see deny()).
  *
+ * TestInvokeAuthorizer goes to the auth engine with auth_submit(); its
+ * completion arrives in the server's mailbox, whose eventfd is in the epoll
+ * set, so the reply is written from this thread too. While a client waits
+ * its socket is not read, and if it disconnects meanwhile its struct stays
+ * (marked dead) until the completion frees it. Identical concurrent test
+ * invocations are coalesced by the engine, so a thousand clients cost one
+ * function call.
+ *
  * Bad input never stops the server: an undecodable body gets
  * InvalidRequestException and the connection stays usable (the frame length
  * was valid); an oversized length prefix or a frame cut short by EOF gets
@@ -44,8 +52,10 @@
 
 #include <jansson.h>
 
+#include "auth/engine.h"
 #include "auth/registry.h"
 #include "compiler.h"
+#include "ctl_invoke.h"
 #include "ctl_proto.h"
 #include "ctl_server.h"
 #include "log.h"
@@ -57,6 +67,7 @@
 #define REFUSED_LINGER_MS 1000 /* how long at most */
 
 struct client {
+	struct ctl_server *srv;
 	int fd;
 	uint64_t id; /* for logs */
 	uid_t uid;   /* peer credentials at accept */
@@ -70,8 +81,9 @@ struct client {
 	size_t out_off;
 	bool close_after; /* close once out is written */
 	bool refused;	  /* access denied: input is discarded until EOF or linger end */
-
-	uint32_t events;	    /* current epoll interest */
+	bool waiting;	  /* a request is in the auth engine; its completion frees a dead client */
+	bool dead;	  /* closed while waiting */
+	uint32_t events;  /* current epoll interest */
 	uint64_t active_ms;	    /* last read or write */
 	struct client *prev, *next; /* on its list, least recently active first */
 };
@@ -86,13 +98,13 @@ struct ctl_server {
 	char *socket_path;
 	int lfd;
 	int epfd;
-	int wakefd; /* written by ctl_server_free() to stop the thread */
-	bool bound; /* the socket file is ours to remove */
+	int wakefd;		 /* written by ctl_server_stop() to stop the thread */
+	struct auth_mailbox *mb; /* engine completions, drained on the serving thread */
+	bool bound;		 /* the socket file is ours to remove */
 	pthread_t thread;
 	bool started;
 	struct client_list clients; /* served, by activity */
 	struct client_list refused; /* refused, lingering, by refusal time */
-
 	uint64_t next_id;
 	uint64_t accept_resume_ms; /* accepting paused (fd shortage) until then; 0 = not paused */
 };
@@ -142,6 +154,7 @@ static void touch(struct ctl_server *srv, struct client *c)
 
 /* ---- clients -------------------------------------------------------------- */
 
+/* Closes @c; a client waiting for the engine stays allocated, dead, until its completion. */
 static void client_close(struct ctl_server *srv, struct client *c)
 {
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -149,7 +162,12 @@ static void client_close(struct ctl_server *srv, struct client *c)
 	list_unlink(c->refused ? &srv->refused : &srv->clients, c);
 	free(c->in);
 	free(c->out);
-	free(c);
+	c->in = NULL;
+	c->out = NULL;
+	if (c->waiting)
+		c->dead = true;
+	else
+		free(c);
 }
 
 /* Sets the epoll interest from the client's state. -1 when epoll refuses. */
@@ -160,7 +178,7 @@ static int client_update(struct ctl_server *srv, struct client *c)
 
 	if (c->out)
 		want |= EPOLLOUT;
-	else if (!c->close_after)
+	else if (!c->close_after && !c->waiting)
 		want |= EPOLLIN;
 	if (want == c->events)
 		return 0;
@@ -248,12 +266,28 @@ static __printf(4, 5) int client_error(struct ctl_server *srv, struct client *c,
 typedef int (*ctl_op_fn)(struct ctl_server *srv, struct client *c, const char *op,
 			 const json_t *args);
 
-/* The registry's operations: its result or its AWS error object goes back as is. */
+static bool authorizer_exists(struct ctl_server *srv, const char *name, size_t len)
+{
+	struct authz_snapshot *snap = authz_snapshot_get(srv->cfg.reg);
+	bool found = authz_find(snap, name, len) != NULL;
+
+	authz_snapshot_put(snap);
+	return found;
+}
+
+/*
+ * The registry's operations: its result or its AWS error object goes back as
+ * is. An updated or deleted authorizer's cached decisions are dropped.
+ */
 static int op_registry(struct ctl_server *srv, struct client *c, const char *op, const json_t *args)
 {
 	json_t *result = NULL, *reply;
 
 	if (authz_registry_apply(srv->cfg.reg, op, args, &result) == 0) {
+		if (srv->cfg.engine &&
+		    (!strcmp(op, "UpdateAuthorizer") || !strcmp(op, "DeleteAuthorizer")))
+			auth_engine_invalidate(srv->cfg.engine, json_string_value(json_object_get(
+									args, "authorizerName")));
 		reply = ctl_reply_ok(result);
 	} else {
 		reply = json_pack("{s:b, s:o}", "ok", 0, "error", result);
@@ -261,6 +295,75 @@ static int op_registry(struct ctl_server *srv, struct client *c, const char *op,
 			  json_string_value(json_object_get(result, "message")));
 	}
 	return client_reply(srv, c, reply);
+}
+
+/* A test invocation finished (on the serving thread, from the mailbox). */
+static void invoke_done(struct auth_result *res, void *arg)
+{
+	struct client *c = arg;
+	json_t *reply;
+
+	c->waiting = false;
+	if (c->dead) {
+		auth_result_put(res);
+		free(c);
+		return;
+	}
+	reply = ctl_invoke_reply(res);
+	auth_result_put(res);
+	client_reply(c->srv, c, reply);
+}
+
+static int op_test_invoke(struct ctl_server *srv, struct client *c, const char *op,
+			  const json_t *args)
+{
+	struct ctl_invoke inv;
+	json_t *error;
+	int err;
+
+	if (!srv->cfg.engine)
+		return client_error(srv, c, "ServiceUnavailableException",
+				    "the auth engine is not running");
+	if (ctl_invoke_parse(args, srv->cfg.max_token_len, &inv, &error))
+		return client_reply(srv, c, error);
+	if (!authorizer_exists(srv, inv.req.authorizer_name, inv.req.authorizer_name_len)) {
+		err = client_error(srv, c, "ResourceNotFoundException",
+				   "authorizer '%.*s' does not exist",
+				   (int)inv.req.authorizer_name_len, inv.req.authorizer_name);
+		ctl_invoke_release(&inv);
+		return err;
+	}
+	err = auth_submit(srv->cfg.engine, &inv.req, srv->mb, invoke_done, c);
+	ctl_invoke_release(&inv);
+	if (err)
+		return client_error(srv, c, "ServiceUnavailableException",
+				    "the request could not be queued: %s", strerror(-err));
+	c->waiting = true;
+	if (client_update(srv, c)) {
+		client_close(srv, c);
+		return -1;
+	}
+	return 0;
+}
+
+static int op_statistics(struct ctl_server *srv, struct client *c, const char *op,
+			 const json_t *args)
+{
+	struct auth_stats st = { 0 };
+	const char *name;
+	json_t *error;
+
+	if (ctl_stats_parse(args, &name, &error))
+		return client_reply(srv, c, error);
+	if (!srv->cfg.engine)
+		return client_error(srv, c, "ServiceUnavailableException",
+				    "the auth engine is not running");
+	/* An authorizer never asked about has no counters yet: zeros. */
+	if (auth_engine_stats(srv->cfg.engine, name, &st) == -ENOENT &&
+	    !authorizer_exists(srv, name, strlen(name)))
+		return client_error(srv, c, "ResourceNotFoundException",
+				    "authorizer '%s' does not exist", name);
+	return client_reply(srv, c, ctl_stats_reply(name, &st));
 }
 
 static const struct {
@@ -271,6 +374,7 @@ static const struct {
 	{ "DescribeAuthorizer", op_registry },	      { "ListAuthorizers", op_registry },
 	{ "DeleteAuthorizer", op_registry },	      { "SetDefaultAuthorizer", op_registry },
 	{ "DescribeDefaultAuthorizer", op_registry }, { "ClearDefaultAuthorizer", op_registry },
+	{ "TestInvokeAuthorizer", op_test_invoke },   { "GetAuthorizerStatistics", op_statistics },
 };
 
 /* Decodes and dispatches the complete frame in c->in. */
@@ -366,7 +470,7 @@ static void client_eof(struct ctl_server *srv, struct client *c)
 /* Reads until EAGAIN or until a frame is complete and handled with its reply pending. */
 static void client_read(struct ctl_server *srv, struct client *c)
 {
-	while (!c->out && !c->close_after) {
+	while (!c->out && !c->close_after && !c->waiting) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, c->need - c->in_len, MSG_DONTWAIT);
 
 		if (n == 0) {
@@ -442,6 +546,7 @@ static struct client *client_add(struct ctl_server *srv, int fd, const struct uc
 	c->need = PREFIX_LEN;
 	if (!refused && client_reserve(c))
 		goto err_free;
+	c->srv = srv;
 	c->fd = fd;
 	c->id = ++srv->next_id;
 	c->uid = cred->uid;
@@ -554,6 +659,10 @@ static int expire_idle(struct ctl_server *srv)
 	int wait = -1;
 
 	while ((c = srv->clients.head) && now - c->active_ms >= srv->cfg.idle_timeout_ms) {
+		if (c->waiting) {
+			touch(srv, c); /* waiting for us, not idle */
+			continue;
+		}
 		log_debug("control: client %llu: idle for %u ms, closed", (unsigned long long)c->id,
 			  srv->cfg.idle_timeout_ms);
 		client_close(srv, c);
@@ -598,7 +707,7 @@ static void client_event(struct ctl_server *srv, struct client *c, uint32_t even
 	if ((events & EPOLLOUT) && c->out && client_flush(srv, c))
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		if (!c->out && !c->close_after)
+		if (!c->out && !c->close_after && !c->waiting)
 			client_read(srv, c);
 		else if (events & (EPOLLHUP | EPOLLERR))
 			client_close(srv, c);
@@ -622,7 +731,9 @@ static void *serve(void *arg)
 
 			if (p == &srv->wakefd)
 				return NULL;
-			if (p == &srv->lfd)
+			if (p == &srv->mb)
+				auth_mailbox_drain(srv->mb);
+			else if (p == &srv->lfd)
 				accept_all(srv);
 			else
 				client_event(srv, p, evs[i].events);
@@ -717,6 +828,16 @@ struct ctl_server *ctl_server_new(const struct ctl_server_config *cfg, char *err
 	ev.data.ptr = &srv->wakefd;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &ev) == -1)
 		goto err_epoll;
+	if (cfg->engine) {
+		srv->mb = auth_mailbox_new();
+		if (!srv->mb) {
+			snprintf(err, errlen, "auth mailbox: %s", strerror(errno));
+			goto err_free;
+		}
+		ev.data.ptr = &srv->mb;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, auth_mailbox_fd(srv->mb), &ev) == -1)
+			goto err_epoll;
+	}
 	return srv;
 err_epoll:
 	snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
@@ -735,20 +856,31 @@ int ctl_server_start(struct ctl_server *srv)
 	return 0;
 }
 
+void ctl_server_stop(struct ctl_server *srv)
+{
+	uint64_t one = 1;
+
+	if (!srv->started)
+		return;
+	(void)!write(srv->wakefd, &one, sizeof(one));
+	pthread_join(srv->thread, NULL);
+	srv->started = false;
+}
+
 void ctl_server_free(struct ctl_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->started) {
-		uint64_t one = 1;
-
-		(void)!write(srv->wakefd, &one, sizeof(one));
-		pthread_join(srv->thread, NULL);
-	}
+	ctl_server_stop(srv);
 	while (srv->clients.head)
 		client_close(srv, srv->clients.head);
 	while (srv->refused.head)
 		client_close(srv, srv->refused.head);
+	/* The engine is gone: every completion is in the mailbox; they free dead clients. */
+	if (srv->mb) {
+		auth_mailbox_drain(srv->mb);
+		auth_mailbox_free(srv->mb);
+	}
 	if (srv->lfd != -1)
 		close(srv->lfd);
 	if (srv->bound)

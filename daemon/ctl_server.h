@@ -4,6 +4,10 @@
  * one thread with epoll. Requests and replies are ctl_proto frames; each
  * operation is a row of a dispatch table (the registry's operations,
  * TestInvokeAuthorizer, GetAuthorizerStatistics).
+ *
+ * Shutdown with an engine: ctl_server_stop() (no more submissions), then
+ * auth_engine_free() (which completes what is pending), then
+ * ctl_server_free() (which collects those completions).
  */
 #ifndef TG_DAEMON_CTL_SERVER_H
 #define TG_DAEMON_CTL_SERVER_H
@@ -24,6 +28,8 @@ struct ctl_server_config {
 	unsigned max_clients;	    /* connections served at once; more are refused */
 	unsigned idle_timeout_ms;   /* a client silent that long is closed */
 	struct authz_registry *reg; /* borrowed */
+	struct auth_engine *engine; /* borrowed; NULL: the engine's operations are unavailable */
+	size_t max_token_len;	    /* TestInvokeAuthorizer's token limit */
 };
 
 /*
@@ -34,6 +40,8 @@ struct ctl_server_config {
 struct ctl_server *ctl_server_new(const struct ctl_server_config *cfg, char *err, size_t errlen);
 /* Starts the serving thread. 0 or -errno. */
 int ctl_server_start(struct ctl_server *srv);
+/* Stops the serving thread (idempotent); clients stay connected until ctl_server_free(). */
+void ctl_server_stop(struct ctl_server *srv);
 /* Stops the thread, closes every client and removes the socket file. */
 void ctl_server_free(struct ctl_server *srv);
 

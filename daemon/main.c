@@ -21,10 +21,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "auth/engine.h"
 #include "auth/registry.h"
 #include "config.h"
 #include "ctl_server.h"
 #include "log.h"
+#include "policy.h"
+#include "tls.h"
+#include "worker.h"
 
 static void usage(FILE *out)
 {
@@ -139,18 +143,117 @@ static void wait_for_stop(void)
 	}
 }
 
-static int run(const struct tg_config *cfg)
+/* Everything the daemon runs, in start-up order; torn down in reverse. */
+struct daemon {
+	struct authz_registry *reg;
+	struct policy_cache *policies; /* NULL when policy_cache_entries is 0 */
+	struct auth_engine *engine;
+	struct ctl_server *ctl;
+	struct dataplane *dp; /* NULL when no domain is configured */
+};
+
+static int start_auth(const struct tg_config *cfg, struct daemon *d)
+{
+	struct authz_registry_config rcfg;
+	struct auth_engine_config ecfg;
+	char err[512];
+
+	/* wolfSSL first: token keys and TLS contexts are counted from here. */
+	if (tls_init()) {
+		log_err("wolfSSL: cannot initialise");
+		return -1;
+	}
+	config_registry(cfg, &rcfg);
+	d->reg = authz_registry_new(&rcfg, err, sizeof(err));
+	if (!d->reg) {
+		log_err("authorizer state: %s", err);
+		return -1;
+	}
+	if (cfg->policy_cache_entries) {
+		d->policies = policy_cache_new(cfg->policy_cache_entries);
+		if (!d->policies) {
+			log_err("policy cache: %s", strerror(errno));
+			return -1;
+		}
+	}
+	config_engine(cfg, d->policies, &ecfg);
+	d->engine = auth_engine_new(&ecfg, d->reg);
+	if (!d->engine) {
+		log_err("auth engine: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int start_control(const struct tg_config *cfg, struct daemon *d)
 {
 	struct ctl_server_config scfg = {
 		.socket_path = cfg->control.socket,
 		.mode = cfg->control.mode,
+		.gid = control_gid(cfg->control.group),
 		.max_clients = cfg->control.max_clients,
 		.idle_timeout_ms = cfg->control.idle_timeout_ms,
+		.reg = d->reg,
+		.engine = d->engine,
+		.max_token_len = cfg->limits.token_bytes,
 	};
-	struct authz_registry_config rcfg;
-	struct authz_registry *reg = NULL;
-	struct ctl_server *srv = NULL;
 	char err[512];
+	int ret;
+
+	d->ctl = ctl_server_new(&scfg, err, sizeof(err));
+	if (!d->ctl) {
+		log_err("control socket: %s", err);
+		return -1;
+	}
+	ret = ctl_server_start(d->ctl);
+	if (ret) {
+		log_err("control thread: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* The data plane shares the control path's engine, cache and statistics. */
+static int start_dataplane(const struct tg_config *cfg, struct daemon *d)
+{
+	char err[512];
+
+	if (!cfg->ndomains) {
+		log_info("no domains configured: the data plane is off");
+		return 0;
+	}
+	d->dp = dataplane_start(cfg, d->engine, err, sizeof(err));
+	if (!d->dp) {
+		log_err("data plane: %s", err);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		log_info("listening on %s port %u (alpn %s)", cfg->listeners[i].address,
+			 cfg->listeners[i].port,
+			 cfg->listeners[i].alpn == TLS_ALPN_REQUIRED ? "required" : "optional");
+	return 0;
+}
+
+/*
+ * Submitters stop first (control thread, workers), then the engine completes
+ * what is pending into mailboxes that still exist, then the workers' mailboxes
+ * go (worker.h).
+ */
+static void stop_all(struct daemon *d)
+{
+	if (d->ctl)
+		ctl_server_stop(d->ctl);
+	dataplane_stop(d->dp);
+	auth_engine_free(d->engine);
+	dataplane_free(d->dp);
+	ctl_server_free(d->ctl);
+	policy_cache_free(d->policies);
+	authz_registry_free(d->reg);
+}
+
+static int run(const struct tg_config *cfg)
+{
+	struct daemon d = { 0 };
 	int ret;
 
 	ret = make_dirs(cfg->state_dir, 0750);
@@ -161,33 +264,13 @@ static int run(const struct tg_config *cfg)
 			strerror(-ret));
 		return 1;
 	}
-	config_registry(cfg, &rcfg);
-	reg = authz_registry_new(&rcfg, err, sizeof(err));
-	if (!reg) {
-		log_err("authorizer state: %s", err);
-		return 1;
+	ret = start_auth(cfg, &d) || start_control(cfg, &d) || start_dataplane(cfg, &d) ? 1 : 0;
+	if (!ret) {
+		log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
+			 cfg->state_file);
+		wait_for_stop();
 	}
-	scfg.gid = control_gid(cfg->control.group);
-	scfg.reg = reg;
-	srv = ctl_server_new(&scfg, err, sizeof(err));
-	if (!srv) {
-		log_err("control socket: %s", err);
-		ret = 1;
-		goto out;
-	}
-	ret = ctl_server_start(srv);
-	if (ret) {
-		log_err("control thread: %s", strerror(-ret));
-		ret = 1;
-		goto out;
-	}
-	log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
-		 cfg->state_file);
-	wait_for_stop();
-	ret = 0;
-out:
-	ctl_server_free(srv);
-	authz_registry_free(reg);
+	stop_all(&d);
 	return ret;
 }
 

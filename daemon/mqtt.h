@@ -10,7 +10,8 @@
  *   hands out whole packets. A packet that arrived whole is handed out in
  *   place (no copy); only a packet split across feeds is assembled in the
  *   reader's buffer, which is allocated once (up to MQTT_READER_KEEP bytes it
- *   is kept for the next packet, larger ones are released).
+ *   is kept for the next packet, larger ones are released, and
+ *   mqtt_reader_trim() drops it on an idle connection).
  * - Packets: mqtt_parse() turns one packet into a struct mqtt_packet whose
  *   strings and lists are views into the packet bytes (valid as long as they
  *   are), and keeps the raw bytes so an allowed packet is relayed unchanged.
@@ -23,6 +24,31 @@
  *   (we are the server a device connected to, or the client of a broker), and
  *   refuses packets the state or the direction does not allow (first packet
  *   CONNECT, no second CONNECT, no CONNACK from a device, ...).
+ *
+ * A worker uses it like this (server role):
+ *
+ *	mqtt_session_init(&c->mqtt, MQTT_ROLE_SERVER, max_connect, max_packet);
+ *	arm a timer of mqtt_connect_timeout_ms();
+ *	on plaintext (p, len):
+ *		while (len) {
+ *			rc = mqtt_session_feed(&c->mqtt, p, len, &used, &pkt);
+ *			p += used, len -= used;
+ *			if (rc == MQTT_AGAIN)
+ *				break;
+ *			if (rc) {
+ *				queue mqtt_session_error_reply(&c->mqtt, buf, cap) bytes;
+ *				mqtt_session_log_error(&c->mqtt, peer);
+ *				close after the send;
+ *			}
+ *			check pkt against the policy, relay pkt.raw / pkt.raw_len;
+ *		}
+ *	to answer CONNECT: mqtt_build(&connack, ...), mqtt_session_sent(&c->mqtt,
+ *	&connack), arm mqtt_keepalive_timeout_ms(keep alive), re-armed by every
+ *	packet; when it fires, mqtt_session_set_error(MQTT_ERR_KEEP_ALIVE_TIMEOUT).
+ *
+ * The views in pkt live until the next feed: what must outlive it (CONNECT's
+ * credentials while the authorizer runs) is copied by the caller, who also
+ * stops feeding until CONNACK is sent (MQTT 5 3.1.4: no processing before).
  *
  * Nothing here allocates per packet or blocks, and only
  * mqtt_session_log_error() logs; errors come back as an enum mqtt_err naming
@@ -465,6 +491,12 @@ bool mqtt_unsubscribe_next(const struct mqtt_unsubscribe *u, struct mqtt_iter *i
 void mqtt_reader_init(struct mqtt_reader *r, uint32_t max_packet);
 /* Releases the assembly buffer; the reader may be initialised again. */
 void mqtt_reader_fini(struct mqtt_reader *r);
+/*
+ * Releases the assembly buffer unless a packet is half received, so an idle
+ * connection holds none (call it from an idle timer; the next split packet
+ * allocates again).
+ */
+void mqtt_reader_trim(struct mqtt_reader *r);
 /*
  * Consumes bytes of @in (@len of them) until one packet is complete. Returns
  * MQTT_OK with @out set and *@consumed bytes used (call again for the rest),

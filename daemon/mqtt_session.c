@@ -42,6 +42,15 @@ void mqtt_reader_fini(struct mqtt_reader *r)
 	r->need = 0;
 }
 
+void mqtt_reader_trim(struct mqtt_reader *r)
+{
+	if (r->have)
+		return;
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = 0;
+}
+
 static enum mqtt_err reader_fail(struct mqtt_diag *d, enum mqtt_err rc, uint8_t b0,
 				 const char *field, const char *why, uint32_t offset, uint32_t len)
 {
@@ -183,8 +192,8 @@ enum mqtt_err mqtt_reader_feed(struct mqtt_reader *r, const uint8_t *in, size_t 
 			return rc;
 		memcpy(r->buf, r->hdr, r->have);
 	}
-	if (r->need) {
-		n = TG_MIN(r->need - r->have, len - used);
+	n = r->need ? TG_MIN(r->need - r->have, len - used) : 0;
+	if (n) {
 		memcpy(r->buf + r->have, in + used, n);
 		r->have += (uint32_t)n;
 		used += n;
@@ -224,19 +233,16 @@ void mqtt_session_fini(struct mqtt_session *s)
 }
 
 static enum mqtt_err session_fail(struct mqtt_session *s, enum mqtt_err rc, uint8_t type,
-				  const char *why)
+				  const char *field, const char *why)
 {
 	s->diag.type = type;
-	s->diag.field = "packet type";
+	s->diag.field = field;
 	s->diag.why = why;
 	s->diag.offset = 0;
 	return rc;
 }
 
-/*
- * Packet types the peer may send in the current state, as T() bits. Sender
- * @from is FROM_CLIENT or FROM_SERVER.
- */
+/* Packet types the peer may send in the current state, as T() bits. */
 static unsigned allowed(const struct mqtt_session *s)
 {
 	bool server = s->role == MQTT_ROLE_SERVER;
@@ -320,17 +326,17 @@ static enum mqtt_err session_recv(struct mqtt_session *s, const struct mqtt_pack
 
 		if (server && p->n_sub_id)
 			return session_fail(s, MQTT_ERR_PROTOCOL, MQTT_PUBLISH,
-					    "Subscription Identifier in a PUBLISH from a client");
+					    "Subscription Identifier", "sent by a client");
 		if ((p->present & MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS)) &&
 		    p->topic_alias > s->topic_alias_max)
 			return session_fail(s, MQTT_ERR_TOPIC_ALIAS_INVALID, MQTT_PUBLISH,
-					    "Topic Alias above the Topic Alias Maximum");
+					    "Topic Alias", "above the Topic Alias Maximum");
 		break;
 	}
 	case MQTT_DISCONNECT:
 		if (server && s->session_expiry_zero && session_expiry_set(&pkt->disconnect.props))
 			return session_fail(s, MQTT_ERR_PROTOCOL, MQTT_DISCONNECT,
-					    "Session Expiry Interval set after 0 in CONNECT");
+					    "Session Expiry Interval", "set after 0 in CONNECT");
 		s->state = MQTT_ST_CLOSED;
 		break;
 	default:
@@ -363,7 +369,7 @@ enum mqtt_err mqtt_session_feed(struct mqtt_session *s, const uint8_t *in, size_
 		return session_close(s, rc);
 	type = f.raw[0] >> 4;
 	if (!(allowed(s) & T(type))) {
-		session_fail(s, MQTT_ERR_PROTOCOL, type, refusal(s, type));
+		session_fail(s, MQTT_ERR_PROTOCOL, type, "packet type", refusal(s, type));
 		s->diag.len = f.len;
 		return session_close(s, MQTT_ERR_PROTOCOL);
 	}
@@ -410,7 +416,10 @@ static bool may_send(const struct mqtt_session *s, uint8_t type)
 		return s->auth_method;
 	if (type == MQTT_DISCONNECT)
 		return true;
-	return s->state == MQTT_ST_CONNECTED && (FROM_CLIENT & T(type));
+	/* A client may send before CONNACK, unless it started enhanced auth (4.12.0-4). */
+	if (s->state == MQTT_ST_CONNECTING && s->auth_method)
+		return false;
+	return FROM_CLIENT & T(type);
 }
 
 enum mqtt_err mqtt_session_sent(struct mqtt_session *s, const struct mqtt_packet *pkt)

@@ -137,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!s.diag.field || !s.diag.why)
 					abort();
 				mqtt_diag_format(&s.diag, msg, sizeof(msg));
+				mqtt_session_log_error(&s, msg);
 				mqtt_session_error_reply(&s, out1, sizeof(out1));
 				goto out;
 			}

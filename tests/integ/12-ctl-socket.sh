@@ -33,7 +33,7 @@ control:
   group: root
   mode: "0660"
   max_clients: 1200
-  idle_timeout_ms: 1500
+  idle_timeout_ms: 2500
 YAML
 
 # --check-config: valid, then every error reported.
@@ -130,7 +130,7 @@ expect_reply "1000 concurrent clients" 'answered 1000 ok 1000 of 1000' "$C" "$S"
 alive "after the flood"
 
 # The client limit: with 1200 connections held, the next is refused, and served again later.
-"$C" "$S" hold 1200 2 &
+"$C" "$S" hold 1200 3 &
 HOLD=$!
 sleep 1
 expect_reply "over max_clients" 'ThrottlingException' "$C" "$S" call ListAuthorizers

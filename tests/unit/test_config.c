@@ -50,6 +50,7 @@ static void check_defaults(const struct tg_config *c)
 	assert_int_equal(c->functions.max_inflight, 64);
 	assert_int_equal(c->functions.queue_deadline_ms, 1000);
 	assert_int_equal(c->functions.decision_cache_entries, 10000);
+	assert_int_equal(c->functions.negative_ttl_s, 0);
 	assert_int_equal(c->functions.refresh_s.min, 300);
 	assert_int_equal(c->functions.refresh_s.max, 86400);
 	assert_int_equal(c->functions.disconnect_s.min, 300);
@@ -57,6 +58,79 @@ static void check_defaults(const struct tg_config *c)
 	assert_null(c->functions.ca_file);
 	assert_int_equal(c->functions.nlambda, 0);
 	assert_int_equal(c->policy_cache_entries, 10000);
+	assert_int_equal(c->limits.max_connections, 100000);
+	assert_int_equal(c->limits.max_packet_bytes, 131077);
+	assert_int_equal(c->limits.connect_timeout_ms, 10000);
+	assert_int_equal(c->limits.max_queued_bytes, 1 << 20);
+	assert_int_equal(c->nlisteners, 1);
+	assert_string_equal(c->listeners[0].address, "0.0.0.0");
+	assert_int_equal(c->listeners[0].port, 443);
+	assert_int_equal(c->listeners[0].alpn, TLS_ALPN_REQUIRED);
+	assert_int_equal(c->ndomains, 0);
+	assert_int_equal(c->default_domain, -1);
+	assert_string_equal(c->upstream.url, "mqtt://127.0.0.1:1883");
+	assert_string_equal(c->upstream.host, "127.0.0.1");
+	assert_int_equal(c->upstream.port, 1883);
+	assert_false(c->upstream.tls);
+	assert_null(c->upstream.username);
+	assert_null(c->upstream.password);
+	assert_null(c->upstream.client_id_prefix);
+	assert_int_equal(c->upstream.connect_timeout_ms, 5000);
+	assert_int_equal(c->workers, 0);
+}
+
+/* The data-plane sections: listeners, domains, default domain, upstream. */
+static void test_dataplane_keys(void **state)
+{
+	static const char text[] =
+		"listeners:\n"
+		"  - {address: '[::1]', port: 8443}\n"
+		"  - {address: 127.0.0.1, port: 8883, alpn: optional}\n"
+		"domains:\n"
+		"  - names: [IoT.Example.com, '*.iot.example.com']\n"
+		"    cert: /dev/null\n"
+		"    key: /dev/null\n"
+		"    default_authorizer: auth-1\n"
+		"    allow_authorizer_override: yes\n"
+		"  - {names: other.test, cert: /dev/null, key: /dev/null}\n"
+		"default_domain: other.test\n"
+		"upstream:\n"
+		"  url: mqtt://[::1]:2883\n"
+		"  username: gw\n"
+		"  password: pw\n"
+		"  client_id_prefix: gw1-\n"
+		"  connect_timeout_ms: 250\n"
+		"workers: 3\n"
+		"limits: {max_connections: 5, max_packet_bytes: 1000, connect_timeout_ms: 200}\n";
+	struct tg_config *c = load_ok(text);
+
+	assert_int_equal(c->nlisteners, 2);
+	assert_string_equal(c->listeners[0].address, "::1");
+	assert_int_equal(c->listeners[0].port, 8443);
+	assert_int_equal(c->listeners[0].alpn, TLS_ALPN_REQUIRED);
+	assert_string_equal(c->listeners[1].address, "127.0.0.1");
+	assert_int_equal(c->listeners[1].alpn, TLS_ALPN_OPTIONAL);
+	assert_int_equal(c->ndomains, 2);
+	assert_int_equal(c->domains[0].nnames, 2);
+	assert_string_equal(c->domains[0].names[0], "iot.example.com");
+	assert_string_equal(c->domains[0].names[1], "*.iot.example.com");
+	assert_string_equal(c->domains[0].default_authorizer, "auth-1");
+	assert_true(c->domains[0].allow_override);
+	assert_int_equal(c->domains[1].nnames, 1);
+	assert_null(c->domains[1].default_authorizer);
+	assert_false(c->domains[1].allow_override);
+	assert_int_equal(c->default_domain, 1);
+	assert_string_equal(c->upstream.host, "::1");
+	assert_int_equal(c->upstream.port, 2883);
+	assert_string_equal(c->upstream.username, "gw");
+	assert_string_equal(c->upstream.password, "pw");
+	assert_string_equal(c->upstream.client_id_prefix, "gw1-");
+	assert_int_equal(c->upstream.connect_timeout_ms, 250);
+	assert_int_equal(c->workers, 3);
+	assert_int_equal(c->limits.max_connections, 5);
+	assert_int_equal(c->limits.max_packet_bytes, 1000);
+	assert_int_equal(c->limits.connect_timeout_ms, 200);
+	config_free(c);
 }
 
 static void test_defaults(void **state)
@@ -111,6 +185,7 @@ static void test_every_key(void **state)
 		"  max_inflight: 3\n"
 		"  queue_deadline_ms: 0\n"
 		"  decision_cache_entries: 0\n"
+		"  negative_ttl_seconds: 30\n"
 		"  refresh_seconds: {min: 1, max: 2}\n"
 		"  disconnect_seconds:\n"
 		"    min: 5\n"
@@ -159,6 +234,7 @@ static void test_every_key(void **state)
 	assert_int_equal(ec.max_inflight, 3);
 	assert_int_equal(ec.queue_deadline_ms, 0);
 	assert_int_equal(ec.cache_entries, 0);
+	assert_int_equal(ec.negative_ttl_s, 30);
 	assert_int_equal(ec.max_token_len, 100);
 	assert_int_equal(ec.max_http_context, 200);
 	assert_string_equal(ec.ca_file, "/dev/null");
@@ -257,6 +333,67 @@ static const struct bad_case bad_cases[] = {
 	    "t.yaml:5: limits.nope: unknown key" } },
 };
 
+static const struct bad_case dataplane_bad_cases[] = {
+	{ "listeners:\n  - {address: localhost}\n",
+	  { "t.yaml:2: listeners[0].address: expects a numeric IPv4 or IPv6 address, got "
+	    "'localhost'" } },
+	{ "listeners:\n  - {port: 80, alpn: maybe}\n",
+	  { "t.yaml:2: listeners[0].alpn: expects required or optional, got 'maybe'" } },
+	{ "listeners:\n  - {port: 80}\n  - {port: 80}\n",
+	  { "t.yaml:3: listeners[1]: 0.0.0.0 port 80 is listed twice" } },
+	{ "domains:\n  - {names: [a.test], cert: /dev/null}\n",
+	  { "t.yaml:2: domains[0]: expects names, cert and key" } },
+	{ "domains:\n  - {names: 'bad name', cert: /dev/null, key: /dev/null}\n",
+	  { "t.yaml:2: domains[0].names: expects a DNS name" } },
+	{ "domains:\n  - {names: a.test, cert: /dev/null, key: /nonexistent}\n",
+	  { "t.yaml:2: domains[0].key: cannot read '/nonexistent'" } },
+	{ "domains:\n  - {names: a.test, cert: /dev/null, key: /dev/null}\n"
+	  "  - {names: A.test, cert: /dev/null, key: /dev/null}\n",
+	  { "t.yaml:3: domains[1]: name 'a.test' belongs to another domain" } },
+	{ "default_domain: x.test\n",
+	  { "t.yaml: default_domain: 'x.test' is not a name of any entry of domains" } },
+	{ "upstream: {url: 'http://b:1'}\n",
+	  { "t.yaml:1: upstream.url: expects mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got "
+	    "'http://b:1'" } },
+	{ "upstream: {url: 'mqtt://b:0'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
+	{ "upstream: {url: 'mqtt://[::1'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
+	{ "upstream: {url: 'mqtts://b'}\n",
+	  { "t.yaml: upstream.url: mqtts:// brokers are not supported yet" } },
+	{ "workers: -1\n", { "t.yaml:1: workers: expects an integer from 0 to 1024" } },
+};
+
+static void check_bad_cases(const struct bad_case *cases, size_t ncases)
+{
+	for (size_t i = 0; i < ncases; i++) {
+		const struct bad_case *bc = &cases[i];
+		struct config_errors errs = { 0 };
+		struct tg_config *cfg = (struct tg_config *)1;
+		size_t want = 0;
+
+		assert_int_equal(
+			config_load_buffer("t.yaml", bc->text, strlen(bc->text), &cfg, &errs),
+			-EINVAL);
+		assert_null(cfg);
+		while (want < 4 && bc->msgs[want])
+			want++;
+		if (errs.n < want)
+			fail_msg("case %zu: %zu messages, expected %zu (first: %s)", i, errs.n,
+				 want, errs.n ? errs.msgs[0] : "none");
+		for (size_t m = 0; m < want; m++) {
+			if (strncmp(errs.msgs[m], bc->msgs[m], strlen(bc->msgs[m])))
+				fail_msg("case %zu message %zu:\n  got  %s\n  want %s", i, m,
+					 errs.msgs[m], bc->msgs[m]);
+		}
+		config_errors_free(&errs);
+	}
+}
+
+static void test_dataplane_errors(void **state)
+{
+	check_bad_cases(dataplane_bad_cases,
+			sizeof(dataplane_bad_cases) / sizeof(dataplane_bad_cases[0]));
+}
+
 static void test_errors(void **state)
 {
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
@@ -326,9 +463,10 @@ static void test_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_packaged_file),
-		cmocka_unit_test(test_every_key),   cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_packaged_file),
+		cmocka_unit_test(test_every_key),	 cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_file_errors),	 cmocka_unit_test(test_dataplane_keys),
+		cmocka_unit_test(test_dataplane_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,6 +237,36 @@ static void test_reply_exceptions(void **state)
 	}
 }
 
+static void test_stats_parse(void **state)
+{
+	static const struct bad cases[] = {
+		{ "{}", "authorizerName is required" },
+		{ "{\"authorizerName\": \"a/b\"}", "authorizerName is required: 1 to 128" },
+		{ "{\"authorizerName\": \"a\", \"period\": 5}",
+		  "unknown member 'period' in GetAuthorizerStatistics" },
+	};
+	json_t *args = json_pack("{s:s}", "authorizerName", "a-1"), *error;
+	const char *name;
+
+	assert_int_equal(ctl_stats_parse(args, &name, &error), 0);
+	assert_string_equal(name, "a-1");
+	json_decref(args);
+	assert_int_equal(ctl_stats_parse(NULL, &name, &error), -1);
+	json_decref(error);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *msg;
+
+		args = json_loads(cases[i].json, 0, NULL);
+		assert_int_equal(ctl_stats_parse(args, &name, &error), -1);
+		msg = json_string_value(
+			json_object_get(json_object_get(error, "error"), "message"));
+		if (!strstr(msg, cases[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg, cases[i].msg);
+		json_decref(error);
+		json_decref(args);
+	}
+}
+
 static void test_stats_reply(void **state)
 {
 	static const char *const members[] = {
@@ -262,7 +292,7 @@ int main(void)
 		cmocka_unit_test(test_parse_full),     cmocka_unit_test(test_parse_minimal),
 		cmocka_unit_test(test_parse_refusals), cmocka_unit_test(test_long_fields),
 		cmocka_unit_test(test_reply_answer),   cmocka_unit_test(test_reply_exceptions),
-		cmocka_unit_test(test_stats_reply),
+		cmocka_unit_test(test_stats_parse),    cmocka_unit_test(test_stats_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
 """Captures real MQTT packets for the codec's tests.
 
 Starts mosquitto on a free loopback port, runs mosquitto_pub/mosquitto_sub
-(MQTT 3.1.1 and 5) through a small recording proxy, splits each direction of
+(MQTT 3.1.1 and 5), and paho-mqtt for what those cannot send
+(paho_client.py), through a small recording proxy, splits each direction of
 each connection into packets by their fixed header, and writes one file per
 packet: <scenario>-<version>-<c|s><index>-<TYPE>.bin (c: client to broker,
 s: broker to client) into the output directory. The files are committed as
@@ -45,6 +46,8 @@ V5_WILL_PROPS = ["-D", "will", "will-delay-interval", "5",
                  "-D", "will", "content-type", "text/plain",
                  "-D", "will", "user-property", "w", "x"]
 
+PAHO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "paho_client.py")
+
 # name, versions, [(argv with {port} and {v}, background?)]
 SCENARIOS = [
     ("pub-qos0", ["311", "5"], [(["mosquitto_pub", "-t", "a/b", "-m", "hello", "-q", "0"], False)]),
@@ -69,6 +72,10 @@ SCENARIOS = [
           "-D", "subscribe", "user-property", "s", "t"], True),
         (["mosquitto_pub", "-t", "o/1", "-m", "sid", "-q", "1"] + V5_PUB_PROPS, False)]),
     ("ping", ["311", "5"], [(["mosquitto_sub", "-t", "p/q", "-k", "5", "-W", "7"], False)]),
+    # what mosquitto's clients cannot send: subscription options, shared
+    # subscriptions, DISCONNECT reasons, an Authentication Method (refused: 0x8C)
+    ("paho-subopts", ["5"], [([PAHO, "subopts"], False)]),
+    ("paho-auth", ["5"], [([PAHO, "auth"], False)]),
     ("unsub", ["311", "5"], [(["mosquitto_sub", "-t", "u/1", "-C", "1", "-W", "3", "-c",
                                "-i", "unsub-{v}", "-U", "u/old", "-U", "u/+/x"], False)]),
 ]

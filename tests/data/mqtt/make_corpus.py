@@ -15,7 +15,52 @@ import hashlib
 import os
 import sys
 
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def s(text):
+    raw = text.encode() if isinstance(text, str) else text
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def packet(b0, body):
+    return bytes([b0]) + varint(len(body)) + body
+
+
+def props(*items):
+    body = b"".join(items)
+    return varint(len(body)) + body
+
+
+def connect5(prop_block, client_id="c"):
+    return packet(0x10, s("MQTT") + bytes([5, 0x02, 0, 60]) + prop_block + s(client_id))
+
+
+METHOD = b"\x15" + s("SCRAM-SHA-1")
 HANDMADE = {
+    # MQTT 5 server, fresh: CONNECT with an Authentication Method, AUTH, DISCONNECT
+    "v5-auth-connecting": (1, connect5(props(METHOD, b"\x16" + s(b"\x00first"))) +
+                           packet(0xF0, b"\x18" + props(METHOD, b"\x16" + s("more"))) +
+                           packet(0xE0, b"")),
+    "v5-authdata-without-method": (1, connect5(props(b"\x16" + s("x")))),
+    # shared subscriptions and every subscription option
+    "v5-shared-sub": (1 | 4, packet(0x82, b"\x00\x01" + props(b"\x0b\x07") +
+                                    s("$share/g/a/+") + b"\x01" + s("$share/g2/#") + b"\x0a" +
+                                    s("x/y") + b"\x2e" + s("$share/g/z") + b"\x04")),
+    # Session Expiry raised in DISCONNECT after 0 in CONNECT
+    "v5-disconnect-expiry": (1 | 4, packet(0xE0, b"\x00" + props(b"\x11\x00\x00\x00\x0a"))),
+    # a PUBLISH above the reader's kept buffer size, then a PINGREQ
+    # (split byte 2: the first piece is small, so the packet is assembled in the reader)
+    "v5-big-publish": (1 | 4, packet(0x32, s("big/one") + b"\x00\x05" + props(b"\x23\x00\x01") +
+                                     bytes(5000)) + packet(0xC0, b""), 2),
     # MQTT 5 server, connected, CONNECT had an Authentication Method: AUTH 0x18 then 0x19
     "auth-continue": (1 | 4 | 8, bytes([0xF0, 0x12, 0x18, 0x10, 0x15, 0x00, 0x0B]) +
                       b"SCRAM-SHA-1" + bytes([0xF0, 0x00])),
@@ -51,8 +96,9 @@ def main():
         seeds[f"{prefix}-client-connected"] = (v5 | 2 | 4, b"".join(parts["s"][1:]))
     seeds.update(HANDMADE)
     seen = set()
-    for i, (name, (mode, body)) in enumerate(sorted(seeds.items())):
-        data = bytes([mode, i & 0xFF]) + body
+    for i, (name, seed) in enumerate(sorted(seeds.items())):
+        mode, body = seed[0], seed[1]
+        data = bytes([mode, seed[2] if len(seed) > 2 else i & 0xFF]) + body
         digest = hashlib.sha1(data[2:] + bytes([mode])).hexdigest()
         if digest in seen or not body:
             continue

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The data plane: worker threads, each with one io_uring, its own listening
+ * sockets (SO_REUSEPORT) and its own connections; nothing on the data path
+ * is shared or locked. The process-wide parts (configuration, TLS server,
+ * auth engine, broker address) are read-only while the workers run.
+ *
+ * Per worker: a multishot accept per listener, a multishot recv with provided
+ * buffers per socket, one send in flight per socket, a 100 ms tick driving a
+ * min-heap of connection deadlines, a multishot poll on the auth mailbox's
+ * eventfd and one on a wake-up eventfd for shutdown.
+ *
+ * The functions below the dataplane API are the worker's services to relay.c
+ * (the MQTT checks); they run on the conn's worker thread only.
+ */
+#ifndef TG_DAEMON_WORKER_H
+#define TG_DAEMON_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "policy.h"
+
+struct auth_engine;
+struct auth_result;
+struct conn;
+struct dataplane;
+struct tg_config;
+
+/*
+ * Builds the TLS server from the configured domains, opens every listener
+ * once per worker and starts the workers. @cfg and @eng must outlive the
+ * result. Returns NULL with a reason in @err.
+ */
+struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng, char *err,
+				  size_t errsz);
+/* Graceful stop: no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
+ * connection is closed (at most ~2.5 s), the threads are joined. NULL is fine. */
+void dataplane_stop(struct dataplane *dp);
+/* Frees what dataplane_stop() left: call it after auth_engine_free(), since
+ * the workers' auth mailboxes must outlive the engine's pending requests. */
+void dataplane_free(struct dataplane *dp);
+
+/* What relay.c reads from the process-wide state. */
+struct dataplane_shared {
+	const struct tg_config *cfg;
+	struct auth_engine *eng;
+	struct policy_env env;
+	struct sockaddr_storage broker;
+	socklen_t broker_len;
+};
+
+const struct dataplane_shared *conn_shared(const struct conn *c);
+uint64_t worker_now_ms(void);
+/* A scratch buffer of at least WORKER_SCRATCH bytes, valid until the next call
+ * into the worker (not across I/O). */
+#define WORKER_SCRATCH (256 * 1024)
+uint8_t *conn_scratch(const struct conn *c);
+
+/* Plaintext for the device (through TLS) / bytes for the broker. Queued when
+ * the socket is busy; a peer that lets more than limits.max_queued_bytes pile
+ * up is closed. Returns 0 or -errno (the conn is then closing). */
+int conn_dev_write(struct conn *c, const void *data, size_t len);
+int conn_up_write(struct conn *c, const void *data, size_t len);
+/* Starts the close sequence (idempotent): output already queued for the
+ * device is still sent. @reason is a static evlog reason code. */
+void conn_close(struct conn *c, const char *reason);
+/* Reconsiders the conn's deadlines after a state or timer change. */
+void conn_timer_update(struct conn *c);
+/* Submits the (re-)authorization of the conn's CONNECT credentials. */
+int conn_auth_submit(struct conn *c, bool refresh);
+/* Starts the broker connection (TCP connect through the ring). */
+int conn_up_connect(struct conn *c);
+/* Hands the device's plaintext that waited in TLS to the relay (after the
+ * conn reached CONN_RELAY). */
+void conn_dev_pump(struct conn *c);
+
+#endif /* TG_DAEMON_WORKER_H */

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libFuzzer entry for the HTTP request parser and what reads a parsed
+ * request: the first input byte picks the split point and whether small
+ * limits apply, the rest is a connection's byte stream. Requests are parsed
+ * one after the other (pipelining) in one call and again with the stream
+ * delivered in two pieces; both must agree on every result, status and
+ * request length. Each accepted request goes through the publish route, the
+ * WebSocket upgrade check and the response writers. Invariants: views lie
+ * inside the input, a refusal has a status and a reason, writers never
+ * overrun.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "ws.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const struct http_limits small = {
+	.max_request_line = 200,
+	.max_header_bytes = 400,
+	.max_headers = 8,
+	.max_body = 300,
+};
+
+static void inside(const char *p, size_t n, const char *buf, size_t len)
+{
+	if (n && (p < buf || p + n > buf + len))
+		abort();
+}
+
+static void use_request(const struct http_request *req, const char *buf, size_t len)
+{
+	struct http_publish pub;
+	struct ws_upgrade up;
+	char topic[512], why[160], out[1024];
+
+	inside(req->method, req->method_len, buf, len);
+	inside(req->target, req->target_len, buf, len);
+	inside(req->body, req->body_len, buf, len);
+	for (size_t i = 0; i < req->nheaders; i++) {
+		inside(req->headers[i].name, req->headers[i].name_len, buf, len);
+		inside(req->headers[i].value, req->headers[i].value_len, buf, len);
+	}
+	if (req->target_len < sizeof(topic) &&
+	    http_publish_parse(req, &pub, topic, sizeof(topic), why, sizeof(why)) == 0 &&
+	    (pub.qos > 1 || pub.topic_len == 0 || pub.topic[pub.topic_len] != '\0'))
+		abort();
+	if (ws_upgrade_check(req, &up, why, sizeof(why)) == 0) {
+		if (strlen(up.accept) != 28 || ws_upgrade_write(&up, out, sizeof(out)) <= 0)
+			abort();
+	}
+	if (http_json_write(200, "OK", "trace", req->minor_version, !req->keep_alive, out,
+			    sizeof(out)) <= 0)
+		abort();
+}
+
+struct outcome {
+	enum http_result rc[16];
+	size_t total[16];
+	int status;
+	size_t n;
+};
+
+/*
+ * Parses requests from @buf (@len bytes) as they would arrive in pieces of
+ * @cut and the rest, recording each outcome.
+ */
+static void run(const char *buf, size_t len, size_t cut, const struct http_limits *lim,
+		struct outcome *o)
+{
+	struct http_parser p;
+	struct http_request req;
+	size_t off = 0;
+	char out[512];
+
+	memset(o, 0, sizeof(*o));
+	http_parser_init(&p, lim);
+	while (off < len && o->n < 16) {
+		enum http_result rc = HTTP_AGAIN;
+
+		if (cut > off)
+			rc = http_parse(&p, buf + off, cut - off, &req);
+		if (rc == HTTP_AGAIN)
+			rc = http_parse(&p, buf + off, len - off, &req);
+		o->rc[o->n] = rc;
+		if (rc == HTTP_ERROR) {
+			if (p.status < 400 || !p.why[0] ||
+			    http_error_write(&p, NULL, out, 512) <= 0)
+				abort();
+			o->status = p.status;
+			o->n++;
+			return;
+		}
+		if (rc == HTTP_AGAIN) {
+			(void)http_want_continue(&p, len - off);
+			o->n++;
+			return;
+		}
+		if (req.total_len == 0 || req.total_len > len - off)
+			abort();
+		use_request(&req, buf + off, len - off);
+		o->total[o->n++] = req.total_len;
+		off += req.total_len;
+		http_parser_reset(&p);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct outcome whole, split;
+	const struct http_limits *lim;
+	const char *buf;
+	size_t len, cut;
+
+	if (size < 1)
+		return 0;
+	lim = data[0] & 0x80 ? &small : NULL;
+	buf = (const char *)data + 1;
+	len = size - 1;
+	cut = len ? (data[0] & 0x7f) * len / 127 : 0;
+	run(buf, len, 0, lim, &whole);
+	run(buf, len, cut, lim, &split);
+	if (whole.n != split.n || whole.status != split.status ||
+	    memcmp(whole.rc, split.rc, sizeof(whole.rc)) ||
+	    memcmp(whole.total, split.total, sizeof(whole.total)))
+		abort();
+	return 0;
+}

@@ -789,6 +789,8 @@ static const struct kw limits_kws[] = {
 	{ "max_packet_bytes", p_uint, CFG(limits.max_packet_bytes), 64, 268435460 },
 	{ "connect_timeout_ms", p_uint, CFG(limits.connect_timeout_ms), 100, 600000 },
 	{ "max_queued_bytes", p_size, CFG(limits.max_queued_bytes), 65536, 1 << 30 },
+	{ "client_id_takeovers_per_minute", p_uint, CFG(limits.client_id_takeovers_per_minute), 1,
+	  1000000 },
 	{ NULL },
 };
 
@@ -907,6 +909,7 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->limits.max_packet_bytes = 131072 + 5; /* AWS IoT's 128 KiB payload limit */
 	cfg->limits.connect_timeout_ms = 10000;
 	cfg->limits.max_queued_bytes = 1 << 20;
+	cfg->limits.client_id_takeovers_per_minute = 10;
 	cfg->default_domain = -1;
 	cfg->upstream.port = 1883;
 	cfg->upstream.connect_timeout_ms = 5000;

@@ -62,6 +62,7 @@ static void check_defaults(const struct tg_config *c)
 	assert_int_equal(c->limits.max_packet_bytes, 131077);
 	assert_int_equal(c->limits.connect_timeout_ms, 10000);
 	assert_int_equal(c->limits.max_queued_bytes, 1 << 20);
+	assert_int_equal(c->limits.client_id_takeovers_per_minute, 10);
 	assert_int_equal(c->nlisteners, 1);
 	assert_string_equal(c->listeners[0].address, "0.0.0.0");
 	assert_int_equal(c->listeners[0].port, 443);

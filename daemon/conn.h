@@ -92,6 +92,7 @@ struct conn {
 	uint32_t connect_len;
 	char *client_id; /* as sent, or assigned tg-<id> */
 	bool client_id_assigned;
+	bool id_claimed;	  /* holds @client_id in the process-wide table */
 	char *will_topic;	  /* NULL without a will */
 	unsigned connect_attrs;	  /* POLICY_CA_* */
 	struct auth_result *auth; /* current decision (policies), owned reference */

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "auth/engine.h"
+#include "clientid.h"
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
@@ -56,7 +57,8 @@ enum op {
 	OP_TICK,
 	OP_MAILBOX,
 	OP_WAKE,
-	OP_CANCEL, /* cancellations and other fire-and-forget ops: nothing to do */
+	OP_TAKEOVER, /* from another worker's ring: its conn took over this conn's client id */
+	OP_CANCEL,   /* cancellations and other fire-and-forget ops: nothing to do */
 };
 
 #define TICK_MS 100
@@ -105,6 +107,7 @@ struct dataplane {
 	unsigned nworkers;
 	sem_t ready;		 /* posted by each worker once its ring exists (or failed) */
 	_Atomic unsigned nconns; /* device connections in the whole process */
+	struct clientid_table *ids;
 	atomic_bool stop;
 };
 
@@ -379,6 +382,11 @@ static void conn_free(struct conn *c)
 	struct worker *w = c->w;
 
 	heap_remove(w, c);
+	if (c->id_claimed) {
+		struct clientid_owner me = { w->idx, c->slot, c->gen };
+
+		clientid_release(w->dp->ids, c->client_id, &me);
+	}
 	conn_release(c);
 	w->slots[c->slot] = NULL;
 	w->free_slots[w->nfree++] = c->slot;
@@ -959,6 +967,66 @@ int conn_auth_submit(struct conn *c, bool refresh)
 	return 0;
 }
 
+/* ---- client id takeover (decisions.md #19) -------------------------------- */
+
+/* @c lost its client id to a newer connection. */
+static void taken_over(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	log_info("conn %s:%u client %s: taken over by a newer connection", c->peer_ip, c->peer_port,
+		 c->client_id);
+	c->inflight++;
+	relay_disconnect(c, MQTT_RC_SESSION_TAKEN_OVER, "DUPLICATE_CLIENTID");
+	c->inflight--;
+	conn_maybe_free(c);
+}
+
+/* Tells worker @prev->worker that its conn lost the id: a message straight
+ * into that worker's ring. */
+static void notify_takeover(struct worker *w, const struct clientid_owner *prev)
+{
+	struct worker *to = &w->dp->workers[prev->worker];
+	struct io_uring_sqe *sqe = loop_sqe(&w->loop);
+
+	if (!sqe) {
+		log_warn("worker %u: no SQE to close a taken-over connection", w->idx);
+		return;
+	}
+	io_uring_prep_msg_ring(sqe, to->loop.ring.ring_fd, 0,
+			       loop_ud(OP_TAKEOVER, prev->slot, prev->gen), 0);
+	io_uring_sqe_set_data64(sqe, loop_ud(OP_CANCEL, 0, 0));
+}
+
+int conn_claim_client_id(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct clientid_owner me = { w->idx, c->slot, c->gen }, prev;
+	bool flapping;
+	int ret;
+
+	ret = clientid_claim(w->dp->ids, c->client_id, &me, worker_now_ms(), &prev, &flapping);
+	if (ret < 0)
+		return ret;
+	c->id_claimed = true;
+	if (ret == CLIENTID_NEW)
+		return 0;
+	if (flapping)
+		log_warn("client id %s is flapping: taken over more than %u times in a minute "
+			 "(latest from %s:%u)",
+			 c->client_id, w->dp->sh.cfg->limits.client_id_takeovers_per_minute,
+			 c->peer_ip, c->peer_port);
+	if (prev.worker == w->idx) {
+		struct conn *old = prev.slot < w->nslots ? w->slots[prev.slot] : NULL;
+
+		if (old && old->gen == prev.gen)
+			taken_over(old);
+	} else {
+		notify_takeover(w, &prev);
+	}
+	return 0;
+}
+
 /* ---- the loop ------------------------------------------------------------- */
 
 static void arm_poll(struct worker *w, int fd, unsigned op)
@@ -1063,7 +1131,16 @@ static void handle_cqe(struct worker *w, struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			arm_poll(w, w->wake_fd, OP_WAKE);
 		break;
+	case OP_TAKEOVER: {
+		struct conn *c = conn_of(w, cqe->user_data);
+
+		if (c)
+			taken_over(c);
+		break;
+	}
 	case OP_CANCEL:
+		if (cqe->res < 0 && cqe->res != -ENOENT && cqe->res != -EALREADY)
+			log_debug("worker %u: cancel/message: %s", w->idx, strerror(-cqe->res));
 		break;
 	default:
 		on_conn_cqe(w, cqe, op);
@@ -1227,6 +1304,7 @@ void dataplane_free(struct dataplane *dp)
 		loop_fini(&dp->workers[i].loop);
 	}
 	free(dp->workers);
+	clientid_table_free(dp->ids);
 	tls_server_free(&dp->tls);
 	tls_ticket_keys_free(&dp->tickets);
 	free(dp->tdoms);
@@ -1253,7 +1331,8 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	dp->nworkers = cfg->workers ? cfg->workers : ncpu > 0 ? (unsigned)ncpu : 1;
 	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
-	if (!dp->workers) {
+	dp->ids = clientid_table_new(cfg->limits.client_id_takeovers_per_minute);
+	if (!dp->workers || !dp->ids) {
 		snprintf(err, errsz, "out of memory");
 		goto err;
 	}

@@ -810,6 +810,8 @@ static const struct kw functions_kws[] = {
 static const struct kw upstream_kws[] = {
 	{ "url", p_upstream_url, CFG(upstream.url) },
 	{ "ca_file", p_readable_file, CFG(upstream.ca_file) },
+	{ "cert", p_readable_file, CFG(upstream.cert) },
+	{ "key", p_readable_file, CFG(upstream.key) },
 	{ "username", p_text, CFG(upstream.username), 0, 65535 },
 	{ "password", p_text, CFG(upstream.password), 0, 65535 },
 	{ "client_id_prefix", p_text, CFG(upstream.client_id_prefix), 0, 64 },
@@ -952,13 +954,15 @@ static void finish_dataplane(struct parse *ps, struct tg_config *cfg)
 			       "default_domain: '%s' is not a name of any entry of domains",
 			       cfg->default_domain_name);
 	}
-	if (cfg->upstream.tls)
-		report(ps, NULL, "upstream.url",
-		       "upstream.url: mqtts:// brokers are not supported yet; use mqtt:// (loopback or a trusted "
-		       "network)");
 	if (!cfg->upstream.tls && cfg->upstream.ca_file)
 		report(ps, NULL, "upstream.ca_file",
 		       "upstream.ca_file: only applies to an mqtts:// url");
+	if (!cfg->upstream.tls && cfg->upstream.cert)
+		report(ps, NULL, "upstream.cert", "upstream.cert: only applies to an mqtts:// url");
+	if (!cfg->upstream.cert != !cfg->upstream.key)
+		report(ps, NULL, cfg->upstream.cert ? "upstream.key" : "upstream.cert",
+		       "upstream.%s: cert and key go together; it is missing",
+		       cfg->upstream.cert ? "key" : "cert");
 }
 
 static void syntax_error(struct parse *ps, const yaml_parser_t *parser)
@@ -1088,6 +1092,8 @@ void config_free(struct tg_config *cfg)
 	free(cfg->upstream.url);
 	free(cfg->upstream.host);
 	free(cfg->upstream.ca_file);
+	free(cfg->upstream.cert);
+	free(cfg->upstream.key);
 	free(cfg->upstream.username);
 	free(cfg->upstream.password);
 	free(cfg->upstream.client_id_prefix);

@@ -51,6 +51,8 @@ struct tg_upstream {
 	unsigned port;	/* parsed from url (default 1883 / 8883) */
 	bool tls;	/* mqtts:// */
 	char *ca_file;	/* mqtts: CA bundle (NULL = the system's) */
+	char *cert;	/* mqtts: client certificate chain, NULL = none */
+	char *key;	/* mqtts: its private key (set iff @cert is) */
 	char *username; /* the gateway's own credentials, NULL = none */
 	char *password;
 	char *client_id_prefix; /* prepended to device client ids upstream, NULL = none */

@@ -19,6 +19,7 @@
 #include "mqtt.h"
 
 struct auth_result;
+struct tls_cli_conn;
 struct tls_conn;
 struct tg_domain;
 struct worker;
@@ -102,6 +103,8 @@ struct conn {
 	int up_fd;
 	bool up_recv_armed;
 	bool up_connected;
+	struct tls_cli_conn *up_tls; /* mqtts:// upstream, NULL for mqtt:// */
+	bool up_tls_ready;	     /* handshake complete: plaintext may go through */
 	struct mqtt_session up;
 	struct conn_obufs up_out;
 	uint64_t up_deadline_ms; /* CONN_UPSTREAM: broker CONNACK expected by then */

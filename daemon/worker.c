@@ -45,6 +45,7 @@
 #include "loop.h"
 #include "relay.h"
 #include "tls.h"
+#include "tls_client.h"
 #include "worker.h"
 
 enum op {
@@ -94,14 +95,16 @@ struct worker {
 	size_t nheap, heap_cap;
 	bool stopping;
 	uint64_t stop_by_ms;
-	uint8_t *scratch; /* WORKER_SCRATCH bytes */
-	uint8_t *plain;	  /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *scratch;  /* WORKER_SCRATCH bytes */
+	uint8_t *plain;	   /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *up_plain; /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
 };
 
 struct dataplane {
 	struct dataplane_shared sh;
 	struct tls_ticket_keys *tickets;
 	struct tls_server *tls;
+	struct tls_client *up_tls; /* mqtts:// upstream, else NULL */
 	struct tls_domain_config *tdoms;
 	struct worker *workers;
 	unsigned nworkers;
@@ -508,6 +511,26 @@ int conn_dev_write(struct conn *c, const void *data, size_t len)
 
 /* ---- broker output -------------------------------------------------------- */
 
+/* mqtts: the plaintext queue goes through TLS once the handshake is done,
+ * and the ciphertext joins what is left to send. Returns 0 or -errno. */
+static int up_tls_move(struct conn *c)
+{
+	struct conn_obufs *o = &c->up_out;
+	const void *out;
+	size_t n;
+
+	if (c->up_tls_ready && o->queue.len) {
+		if (tls_cli_conn_write(c->up_tls, o->queue.data, o->queue.len) != TLS_OK)
+			return -EPROTO;
+		o->queue.len = 0;
+	}
+	n = tls_cli_conn_pending_out(c->up_tls, &out);
+	if (n && obuf_append(&o->sending, out, n))
+		return -ENOMEM;
+	tls_cli_conn_sent(c->up_tls, n);
+	return 0;
+}
+
 static void up_flush(struct conn *c)
 {
 	struct conn_obufs *o = &c->up_out;
@@ -515,7 +538,12 @@ static void up_flush(struct conn *c)
 
 	if (o->inflight || !c->up_connected || c->up_fd < 0 || c->shut)
 		return;
-	if (!o->sending.len) {
+	if (c->up_tls) {
+		if (up_tls_move(c)) {
+			relay_broker_lost(c, tls_cli_conn_errmsg(c->up_tls));
+			return;
+		}
+	} else if (!o->sending.len) {
 		struct obuf t = o->sending;
 
 		o->sending = o->queue;
@@ -850,6 +878,17 @@ static void on_up_connect(struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(c, "SERVER_ERROR");
 		return;
 	}
+	if (c->w->dp->up_tls) {
+		c->up_tls = tls_cli_conn_new(c->w->dp->up_tls, conn_shared(c)->cfg->upstream.host);
+		if (!c->up_tls) {
+			relay_broker_lost(c, "TLS to the broker: out of memory");
+			return;
+		}
+		if (tls_cli_conn_feed(c->up_tls, NULL, 0) == TLS_ERROR) {
+			relay_broker_lost(c, tls_cli_conn_errmsg(c->up_tls));
+			return;
+		}
+	}
 	up_flush(c);
 }
 
@@ -875,6 +914,31 @@ static void up_input(struct conn *c, const uint8_t *data, size_t len)
 	}
 }
 
+/* mqtts: ciphertext from the broker; the plaintext goes to up_input(). */
+static void up_tls_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	enum tls_rc rc = tls_cli_conn_feed(c->up_tls, data, len);
+	size_t n;
+
+	if (rc == TLS_OK && !c->up_tls_ready) {
+		c->up_tls_ready = true;
+		log_debug("conn %s:%u: TLS to the broker established", c->peer_ip, c->peer_port);
+	}
+	while (rc == TLS_OK && c->state != CONN_CLOSING) {
+		rc = tls_cli_conn_read(c->up_tls, c->w->up_plain, PLAIN_BUF, &n);
+		if (rc == TLS_OK)
+			up_input(c, c->w->up_plain, n);
+	}
+	if (c->state == CONN_CLOSING)
+		return;
+	if (rc == TLS_ERROR || rc == TLS_CLOSED) {
+		relay_broker_lost(c, rc == TLS_CLOSED ? "the broker closed TLS" :
+							tls_cli_conn_errmsg(c->up_tls));
+		return;
+	}
+	up_flush(c);
+}
+
 static void on_up_recv(struct conn *c, struct io_uring_cqe *cqe)
 {
 	struct worker *w = c->w;
@@ -882,7 +946,9 @@ static void on_up_recv(struct conn *c, struct io_uring_cqe *cqe)
 	if (recv_done(c, cqe, &c->up_recv_armed, c->up_fd, OP_UP_RECV)) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
-		if (c->state != CONN_CLOSING)
+		if (c->state != CONN_CLOSING && c->up_tls)
+			up_tls_input(c, loop_buf(&w->loop, bid), (size_t)cqe->res);
+		else if (c->state != CONN_CLOSING)
 			up_input(c, loop_buf(&w->loop, bid), (size_t)cqe->res);
 		loop_buf_put(&w->loop, bid);
 		return;
@@ -1200,8 +1266,9 @@ static int worker_init(struct dataplane *dp, struct worker *w, unsigned idx, cha
 	w->lfds = malloc(cfg->nlisteners * sizeof(*w->lfds));
 	w->scratch = malloc(WORKER_SCRATCH);
 	w->plain = malloc(PLAIN_BUF);
+	w->up_plain = malloc(PLAIN_BUF);
 	w->mb = auth_mailbox_new();
-	if (!w->lfds || !w->scratch || !w->plain || !w->mb) {
+	if (!w->lfds || !w->scratch || !w->plain || !w->up_plain || !w->mb) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
@@ -1246,6 +1313,7 @@ static void worker_fini(struct worker *w)
 	auth_mailbox_free(w->mb);
 	free(w->scratch);
 	free(w->plain);
+	free(w->up_plain);
 }
 
 static int resolve_broker(struct dataplane *dp, char *err, size_t errsz)
@@ -1305,6 +1373,7 @@ void dataplane_free(struct dataplane *dp)
 	}
 	free(dp->workers);
 	clientid_table_free(dp->ids);
+	tls_client_free(&dp->up_tls);
 	tls_server_free(&dp->tls);
 	tls_ticket_keys_free(&dp->tickets);
 	free(dp->tdoms);
@@ -1338,6 +1407,12 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
 	}
 	if (resolve_broker(dp, err, errsz) || tls_setup(dp, err, errsz))
 		goto err;
+	if (cfg->upstream.tls) {
+		dp->up_tls = tls_client_new(cfg->upstream.ca_file, cfg->upstream.cert,
+					    cfg->upstream.key, err, errsz);
+		if (!dp->up_tls)
+			goto err;
+	}
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct worker *w = &dp->workers[i];
 

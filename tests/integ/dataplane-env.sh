@@ -6,8 +6,10 @@
 #   dp_init                    temp dir $dir, certs ($dir/ca.crt, srv.*),
 #                              signing key ($dir/sign.key, sign.pub), trap
 #   dp_broker [CONF-LINES]     mosquitto on $mport (extra config lines appended)
-#   dp_gateway [UPSTREAM-YAML] tollgated on $tport with authorizer "demo"
-#                              (default upstream mqtt://127.0.0.1:$mport)
+#   dp_gateway [UPSTREAM-YAML [EXTRA-YAML]]
+#                              tollgated on $tport ($tg_pid, log $dir/tg.log)
+#                              with authorizer "demo" (default upstream
+#                              mqtt://127.0.0.1:$mport); dp_gateway_stop
 #   user TOKEN                 custom-auth username with an RSA-signed token
 #   fail MSG, wait_for FILE PATTERN, dp_finish (exit status from failures)
 set -u
@@ -66,12 +68,16 @@ dp_broker() {
 # tollgated does not start.
 dp_gateway() {
 	local upstream=${1:-"{url: \"mqtt://127.0.0.1:$mport\", connect_timeout_ms: 1000}"}
-	"$TG_BUILD/tollgate-unix-authorizer" --socket "$dir/auth.sock" --count-file "$dir/count" \
-		>"$dir/auth.log" 2>&1 &
-	pids+=($!)
+	if [ ! -S "$dir/auth.sock" ]; then
+		"$TG_BUILD/tollgate-unix-authorizer" --socket "$dir/auth.sock" --count-file "$dir/count" \
+			>"$dir/auth.log" 2>&1 &
+		pids+=($!)
+	fi
+	gw_n=$((${gw_n:-0} + 1))
+	ctl="$dir/ctl$gw_n.sock"
 	cat >"$dir/tg.yaml" <<YAML
-state_dir: $dir/state
-control: {socket: $dir/ctl.sock}
+state_dir: $dir/state$gw_n
+control: {socket: $ctl}
 log: {level: info}
 workers: 2
 listeners:
@@ -91,10 +97,15 @@ YAML
 		sleep 0.1
 	done
 	grep -q 'tollgated ready' "$dir/tg.log" || return 1
-	"$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" create-authorizer --authorizer-name demo \
+	"$TG_BUILD/tollgatectl" --socket "$ctl" create-authorizer --authorizer-name demo \
 		--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name token \
 		--token-signing-public-keys "k1=file://$dir/sign.pub" >/dev/null ||
 		{ echo "FAIL: create-authorizer"; exit 1; }
+}
+
+dp_gateway_stop() {
+	kill -TERM "$tg_pid" 2>/dev/null
+	wait "$tg_pid" 2>/dev/null
 }
 
 user() {

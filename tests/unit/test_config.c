@@ -358,8 +358,10 @@ static const struct bad_case dataplane_bad_cases[] = {
 	    "'http://b:1'" } },
 	{ "upstream: {url: 'mqtt://b:0'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
 	{ "upstream: {url: 'mqtt://[::1'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
-	{ "upstream: {url: 'mqtts://b'}\n",
-	  { "t.yaml: upstream.url: mqtts:// brokers are not supported yet" } },
+	{ "upstream: {url: 'mqtt://b', cert: /dev/null, key: /dev/null}\n",
+	  { "t.yaml: upstream.cert: only applies to an mqtts:// url" } },
+	{ "upstream: {url: 'mqtts://b', cert: /dev/null}\n",
+	  { "t.yaml: upstream.key: cert and key go together; it is missing" } },
 	{ "workers: -1\n", { "t.yaml:1: workers: expects an integer from 0 to 1024" } },
 };
 

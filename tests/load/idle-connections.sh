@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # idle-connections.sh BUILD [COUNT]: issue 4's memory benchmark. Starts a
 # mosquitto broker (no connection limit, random loopback port), the unix
-# authorizer and tollgated (one worker per CPU, default limits and decision
-# cache, so the function runs once for the shared token) in a temp
-# directory, then `tollgate-bench idle` holds COUNT (default 10000) idle
+# authorizer and tollgated (one worker per CPU, default limits; every
+# connection uses the same token, and the invocation count is reported) in a
+# temp directory, then `tollgate-bench idle` holds COUNT (default 10000) idle
 # authenticated TLS MQTT connections through it and reports tollgated's and
 # mosquitto's VmRSS growth per connection. The report is printed and
 # appended to BUILD/bench/results.txt (IDLE_HOLD: seconds to hold them idle

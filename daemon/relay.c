@@ -28,6 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
+#include "http_conn.h"
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
@@ -131,6 +132,10 @@ void relay_device_error(struct conn *c)
 
 void relay_broker_lost(struct conn *c, const char *why)
 {
+	if (c->state == CONN_HTTP) {
+		http_conn_broker_lost(c, why);
+		return;
+	}
 	log_info("conn %s:%u client %s: broker: %s", c->peer_ip, c->peer_port,
 		 c->client_id ? c->client_id : "-", why);
 	if (c->state == CONN_UPSTREAM)
@@ -287,6 +292,10 @@ void relay_auth_done(struct conn *c, struct auth_result *res)
 	enum policy_result r;
 	uint64_t now;
 
+	if (c->state == CONN_HTTP) {
+		http_conn_auth_done(c, res);
+		return;
+	}
 	if (c->refreshing) {
 		on_refresh(c, res);
 		return;
@@ -546,6 +555,10 @@ void relay_broker_packet(struct conn *c, const struct mqtt_packet *p)
 {
 	struct mqtt_packet comp = { 0 };
 
+	if (c->state == CONN_HTTP) {
+		http_conn_broker_packet(c, p);
+		return;
+	}
 	if (c->state == CONN_UPSTREAM) {
 		if (p->type == MQTT_CONNACK)
 			on_connack(c, p);

@@ -367,6 +367,7 @@ static int broker_connect(struct conn *c)
 
 	snprintf(id, sizeof(id), "%stg-http-%s", up->client_id_prefix ? up->client_id_prefix : "",
 		 c->conn_id);
+	p.connect.version = MQTT_V311;
 	p.connect.clean_start = true;
 	p.connect.client_id = (struct mqtt_str){ id, (uint16_t)strlen(id) };
 	p.connect.has_username = up->username != NULL;

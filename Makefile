@@ -83,10 +83,11 @@ tests: $(BINS) $(EXAMPLES) $(UNIT_TESTS) $(BPF_TESTS) $(HELPERS)
 deps:
 	$(Q)mk/deps.sh
 
-# check: a warning-free plain build, then the sanitizer build whose binaries
+# check: a warning-free plain build (tests included: -O2 finds other warnings),
+# then the sanitizer build whose binaries
 # every test runs against, then the fuzzers (seed corpora are replayed).
 check: deps
-	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all tests
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SANITIZE=1 tests
 	$(Q)$(MAKE) --no-print-directory WERROR=1 FUZZ=1 fuzzers
 	$(Q)tests/run --build build/asan --fuzz build/fuzz

@@ -92,6 +92,17 @@ int client_call(const struct ctl_global *g, const char *op, const json_t *args, 
 	if (fd == -1)
 		goto out;
 	rc = ctl_send(fd, req);
+	/*
+	 * A daemon that refuses the request (access denied, too large) may
+	 * answer and close before reading all of it: the write then fails
+	 * with EPIPE or ECONNRESET while its reply waits in the socket. Read
+	 * that reply rather than report the broken pipe.
+	 */
+	if (rc == -EPIPE || rc == -ECONNRESET) {
+		reply = ctl_recv(fd, err, sizeof(err));
+		if (reply)
+			rc = 0;
+	}
 	if (rc) {
 		if (rc == -EMSGSIZE)
 			fprintf(stderr, "Error: the request is larger than %u bytes\n",
@@ -105,7 +116,8 @@ int client_call(const struct ctl_global *g, const char *op, const json_t *args, 
 		rc = CTL_EXIT_FAIL;
 		goto out;
 	}
-	reply = ctl_recv(fd, err, sizeof(err));
+	if (!reply)
+		reply = ctl_recv(fd, err, sizeof(err));
 	if (!reply) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			fprintf(stderr, "Error: no reply from tollgated on %s within %d s\n",

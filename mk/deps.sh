@@ -16,6 +16,11 @@ missing=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $PKGS 2>/dev/null 
 for p in $PKGS; do
 	dpkg-query -W -f='${db:Status-Abbrev}' "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
+# Packages wanted for a command that another package may already provide
+# (e.g. npm, which NodeSource's nodejs bundles): only when the command is absent.
+for pc in npm:npm; do
+	command -v "${pc#*:}" >/dev/null 2>&1 || missing="$missing ${pc%%:*}"
+done
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${missing# }" ] && exit 0
 

@@ -22,7 +22,7 @@ static const char token[] = "allow-device-42";
 
 static struct sig_pubkey *load(const char *name, char *err, size_t errlen)
 {
-	size_t len;
+	size_t len = 0;
 	char *pem = tk_read(name, &len);
 	struct sig_pubkey *key;
 

@@ -159,6 +159,24 @@ static int parse_connect(const struct conn *c, struct mqtt_packet *p)
 	return mqtt_parse(&f, 0, p, &d) == MQTT_OK ? 0 : -EINVAL;
 }
 
+/*
+ * A NUL-terminated copy of a string view of a received packet. The view
+ * ends where the field ends, in a receive buffer that holds no terminator
+ * and may end right there: it is copied by its length, never read as a C
+ * string (strndup is, under ASan's strict_string_checks, and reads on into
+ * whatever follows the packet).
+ */
+static char *view_dup(struct mqtt_str s)
+{
+	char *p = malloc((size_t)s.len + 1);
+
+	if (p) {
+		memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
 static void on_connect(struct conn *c, const struct mqtt_packet *p)
 {
 	const struct mqtt_connect *k = &p->connect;
@@ -171,7 +189,7 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	memcpy(c->connect_raw, p->raw, p->raw_len);
 	c->connect_len = p->raw_len;
 	if (k->client_id.len) {
-		c->client_id = strndup(k->client_id.ptr, k->client_id.len);
+		c->client_id = view_dup(k->client_id);
 	} else {
 		c->client_id_assigned = true;
 		if (asprintf(&c->client_id, "tg-%s", c->conn_id) < 0)
@@ -180,7 +198,7 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	if (!c->client_id)
 		goto nomem;
 	if (k->will) {
-		c->will_topic = strndup(k->will_topic.ptr, k->will_topic.len);
+		c->will_topic = view_dup(k->will_topic);
 		if (!c->will_topic)
 			goto nomem;
 		c->connect_attrs |= POLICY_CA_LAST_WILL;

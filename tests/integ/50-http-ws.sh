@@ -180,6 +180,14 @@ wait_for "$dir/sub" "demo/wsu via-username" || fail "the raw subscriber did not 
 ws --client-id wsd --topic demo/readonly/x --msg nope >"$dir/w4" 2>&1
 grep -q 'CONNACK 4' "$dir/w4" || fail "ws without credentials: $(cat "$dir/w4")"
 
+# A CONNECT whose client id ends where the received bytes end (raw MQTT
+# filling one TLS read; WebSocket, assembled from two frames): a CONNACK,
+# the id is copied by its length and never read past.
+for mode in raw ws; do
+	timeout 20 $PY "$TG_TOP/tests/integ/py/connect_tail.py" "$tport" "$dir/ca.crt" $mode \
+		>"$dir/tail-$mode" 2>&1 || fail "CONNECT with the client id at the end ($mode): $(cat "$dir/tail-$mode")"
+done
+
 # Bad signature at the upgrade: 401 JSON, function not invoked.
 before=$(cat "$dir/count")
 "${CURL[@]}" -o "$dir/u401" -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \

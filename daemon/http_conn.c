@@ -57,6 +57,16 @@ struct http_conn {
 	enum up_state up;
 	uint16_t next_id;
 	uint16_t wait_id; /* QoS 1: the PUBACK that answers the request */
+	/*
+	 * enableCachingForHttp (decisions.md #12): the connection's last
+	 * authenticated decision, reused for publishes with the same
+	 * credentials (@cached_creds, see auth_engine_http_credentials())
+	 * until @cached_until_ms; NULL when none.
+	 */
+	struct auth_result *cached;
+	char *cached_creds;
+	size_t cached_creds_len;
+	uint64_t cached_until_ms;
 };
 
 static void trace_new(char out[37])
@@ -103,6 +113,9 @@ void http_conn_free(struct conn *c)
 		return;
 	obuf_free(&h->in);
 	free(h->topic_buf);
+	if (h->cached)
+		auth_result_put(h->cached);
+	free(h->cached_creds);
 	free(h);
 	c->http = NULL;
 }
@@ -179,48 +192,38 @@ static void resume(struct conn *c);
 
 /* ---- auth ---------------------------------------------------------------------------------- */
 
-/* True when the request names custom-auth data (decisions.md #9). */
-static bool has_credentials(const struct http_request *req, const char *query, size_t qlen)
+/* What the auth engine gets for the current request (views into @in). */
+static void fill_request(const struct conn *c, unsigned protocols, struct auth_request *req)
 {
-	static const char *const keys[] = { AUTH_KEY_NAME, AUTH_KEY_SIGNATURE };
-	size_t it = 0, klen, vlen;
-	const char *k, *v;
+	const struct http_conn *h = c->http;
+	const struct tg_domain *d = c->domain;
+	const char *path, *query;
+	size_t path_len, query_len;
 
-	for (size_t i = 0; i < 2; i++)
-		if (auth_header_find(req->headers, req->nheaders, keys[i]))
-			return true;
-	while (query && http_query_next(query, qlen, &it, &k, &klen, &v, &vlen)) {
-		for (size_t i = 0; i < 2; i++)
-			if (klen == strlen(keys[i]) && !memcmp(k, keys[i], klen))
-				return true;
+	memset(req, 0, sizeof(*req));
+	http_target_split(h->req.target, h->req.target_len, &path, &path_len, &query, &query_len);
+	req->default_authorizer = d ? d->default_authorizer : NULL;
+	req->allow_override = d && d->allow_override;
+	req->protocols = protocols;
+	req->server_name = c->sni;
+	req->server_name_len = c->sni ? strlen(c->sni) : 0;
+	req->headers = h->req.headers;
+	req->nheaders = h->req.nheaders;
+	if (query) {
+		req->query_string = query - 1; /* with its '?' */
+		req->query_string_len = query_len + 1;
 	}
-	return false;
+	req->source_ip = c->peer_ip;
+	req->source_port = c->peer_port;
+	memcpy(req->connection_id, h->trace_id, sizeof(req->connection_id));
 }
 
 static int submit(struct conn *c, unsigned protocols)
 {
 	struct http_conn *h = c->http;
-	const struct tg_domain *d = c->domain;
 	struct auth_request req;
-	const char *path, *query;
-	size_t path_len, query_len;
 
-	memset(&req, 0, sizeof(req));
-	http_target_split(h->req.target, h->req.target_len, &path, &path_len, &query, &query_len);
-	req.default_authorizer = d ? d->default_authorizer : NULL;
-	req.allow_override = d && d->allow_override;
-	req.protocols = protocols;
-	req.server_name = c->sni;
-	req.server_name_len = c->sni ? strlen(c->sni) : 0;
-	req.headers = h->req.headers;
-	req.nheaders = h->req.nheaders;
-	if (query) {
-		req.query_string = query - 1; /* with its '?' */
-		req.query_string_len = query_len + 1;
-	}
-	req.source_ip = c->peer_ip;
-	req.source_port = c->peer_port;
-	memcpy(req.connection_id, h->trace_id, sizeof(req.connection_id));
+	fill_request(c, protocols, &req);
 	if (conn_auth_submit_req(c, &req))
 		return -EBUSY;
 	h->step = STEP_AUTH;
@@ -293,8 +296,7 @@ static void serve_upgrade(struct conn *c)
 {
 	struct http_conn *h = c->http;
 	char why[160], *out = (char *)conn_scratch(c);
-	const char *path, *query;
-	size_t path_len, query_len;
+	struct auth_request req;
 	int st, n;
 
 	st = ws_upgrade_check(&h->req, &h->wsup, why, sizeof(why));
@@ -309,12 +311,12 @@ static void serve_upgrade(struct conn *c)
 		return;
 	}
 	h->upgrade = true;
-	http_target_split(h->req.target, h->req.target_len, &path, &path_len, &query, &query_len);
-	if (!has_credentials(&h->req, query, query_len)) {
+	fill_request(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP | AUTH_PROTO_MQTT, &req);
+	if (!auth_engine_has_credentials(conn_shared(c)->eng, &req)) {
 		upgrade(c, NULL);
 		return;
 	}
-	if (submit(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP | AUTH_PROTO_MQTT))
+	if (submit(c, req.protocols))
 		finish(c, HTTP_UNAVAILABLE, "Service Unavailable", true);
 }
 
@@ -459,7 +461,62 @@ static enum policy_result check(struct conn *c, const struct auth_result *res,
 	return policy_eval(res->policies, act, arn, n, &vars, NULL);
 }
 
-static void publish_auth_done(struct conn *c, struct auth_result *res)
+/* The decision cached for the credentials of the current publish (a new
+ * reference), or NULL: the function is to be asked. */
+static struct auth_result *cache_lookup(struct conn *c)
+{
+	struct http_conn *h = c->http;
+	struct auth_request req;
+	size_t len;
+	char *creds;
+	bool same;
+
+	if (!h->cached)
+		return NULL;
+	if (worker_now_ms() >= h->cached_until_ms) {
+		auth_result_put(h->cached);
+		h->cached = NULL;
+		return NULL;
+	}
+	fill_request(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP, &req);
+	if (auth_engine_http_credentials(conn_shared(c)->eng, &req, h->cached->authorizer_name,
+					 &creds, &len))
+		return NULL;
+	same = len == h->cached_creds_len && !memcmp(creds, h->cached_creds, len);
+	free(creds);
+	if (!same)
+		return NULL;
+	auth_result_get(h->cached);
+	return h->cached;
+}
+
+/* Keeps @res for later publishes on this connection when its authorizer asks
+ * for it and the connection stays open (decisions.md #12). */
+static void cache_store(struct conn *c, struct auth_result *res)
+{
+	struct http_conn *h = c->http;
+	struct auth_request req;
+	size_t len;
+	char *creds;
+
+	if (!res->caching_for_http || res->stale || !res->refresh_s || !h->req.keep_alive)
+		return;
+	fill_request(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP, &req);
+	if (auth_engine_http_credentials(conn_shared(c)->eng, &req, res->authorizer_name, &creds,
+					 &len))
+		return;
+	if (h->cached)
+		auth_result_put(h->cached);
+	free(h->cached_creds);
+	auth_result_get(res);
+	h->cached = res;
+	h->cached_creds = creds;
+	h->cached_creds_len = len;
+	h->cached_until_ms = worker_now_ms() + (uint64_t)res->refresh_s * 1000;
+}
+
+/* Answers the current publish by the decision @res (consumed). */
+static void publish_decided(struct conn *c, struct auth_result *res)
 {
 	struct http_conn *h = c->http;
 	enum policy_result r = POLICY_IMPLICIT_DENY;
@@ -474,7 +531,6 @@ static void publish_auth_done(struct conn *c, struct auth_result *res)
 		evlog_emit(c, EVLOG_PUBLISH_IN, false, auth_status_reason(res->status),
 			   res->detail[0] ? res->detail : "not authenticated");
 		finish(c, st, auth_message(st), false);
-		resume(c);
 		return;
 	}
 	r = check(c, res, POLICY_ACT_PUBLISH);
@@ -489,16 +545,23 @@ static void publish_auth_done(struct conn *c, struct auth_result *res)
 						       "AUTHORIZATION_FAILURE",
 			   details);
 		finish(c, HTTP_FORBIDDEN, "Forbidden", false);
-		resume(c);
 		return;
 	}
 	to_broker(c);
+}
+
+static void publish_auth_done(struct conn *c, struct auth_result *res)
+{
+	if (res->status == AUTH_OK && res->is_authenticated)
+		cache_store(c, res);
+	publish_decided(c, res);
 	resume(c);
 }
 
 static void serve_publish(struct conn *c)
 {
 	struct http_conn *h = c->http;
+	struct auth_result *res;
 	char why[160];
 	int st;
 
@@ -516,7 +579,10 @@ static void serve_publish(struct conn *c)
 		finish(c, st, why, false);
 		return;
 	}
-	if (submit(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP))
+	res = cache_lookup(c);
+	if (res)
+		publish_decided(c, res);
+	else if (submit(c, AUTH_PROTO_TLS | AUTH_PROTO_HTTP))
 		finish(c, HTTP_UNAVAILABLE, "Service Unavailable", false);
 }
 

@@ -75,6 +75,7 @@ listeners:
   - {address: 127.0.0.1, port: $tport, alpn: required}
 domains:
   - {names: localhost, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: demo}
+  - {names: nosign.test, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: nosign}
 upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000}
 functions:
   decision_cache_entries: 0
@@ -90,6 +91,9 @@ grep -q 'tollgated ready' "$dir/tg.log" || { echo "FAIL: tollgated did not start
 	--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name token \
 	--token-signing-public-keys "k1=file://$dir/sign.pub" >/dev/null ||
 	{ echo "FAIL: create-authorizer"; exit 1; }
+"$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" create-authorizer --authorizer-name nosign \
+	--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name tok --signing-disabled \
+	>/dev/null || { echo "FAIL: create-authorizer nosign"; exit 1; }
 
 sig() { printf %s "$1" | openssl dgst -sha256 -sign "$dir/sign.key" | openssl base64 -A; }
 pct() { $PY -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$1"; }
@@ -130,10 +134,31 @@ for m in 'demo/h from-headers' 'demo/q from-query-encoded' 'demo/r from-query-ra
 	wait_for "$dir/sub" "$m" || fail "the subscriber did not get '$m'"
 done
 
-# Keep-alive: two requests on one connection, both answered.
+# Keep-alive: two requests on one connection, both answered, each asking
+# the function (enableCachingForHttp is off).
+before=$(cat "$dir/count")
 "${CURL[@]}" -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' -X POST "${HDR[@]}" \
 	--data-binary ka1 "$BASE/topics/demo/ka1" --data-binary ka2 "$BASE/topics/demo/ka2" >"$dir/ka"
 [ "$(tr '\n' ' ' <"$dir/ka")" = "200 1 200 0 " ] || fail "keep-alive: $(cat "$dir/ka")"
+[ "$(cat "$dir/count")" = $((before + 2)) ] || fail "keep-alive: $(($(cat "$dir/count") - before)) calls"
+
+# enableCachingForHttp (decisions #12): on one keep-alive connection, one
+# call for three publishes with the same credentials, one more for others.
+ctl() { "$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" "$@" >/dev/null || fail "tollgatectl $1"; }
+ctl update-authorizer --authorizer-name demo --enable-caching-for-http
+S3=$(sig allow-http3)
+before=$(cat "$dir/count")
+"${CURL[@]}" -w '%{http_code} %{num_connects}\n' -X POST "${HDR[@]}" \
+	-o /dev/null --data-binary c1 "$BASE/topics/demo/c1" -o /dev/null --data-binary c2 "$BASE/topics/demo/c2" \
+	-o /dev/null --data-binary c3 "$BASE/topics/demo/readonly/c3" --next "${CURL[@]:1}" -X POST -o /dev/null \
+	-w '%{http_code} %{num_connects}\n' -H "x-amz-customauthorizer-signature: $S3" -H "token: allow-http3" \
+	--data-binary c4 "$BASE/topics/demo/c4" >"$dir/cache"
+[ "$(tr '\n' ' ' <"$dir/cache")" = "200 1 200 0 403 0 200 0 " ] || fail "caching: $(cat "$dir/cache")"
+[ "$(cat "$dir/count")" = $((before + 2)) ] || fail "caching: $(($(cat "$dir/count") - before)) calls, expected 2"
+for m in 'demo/c2 c1&c2&c3' 'demo/c4 c4'; do
+	wait_for "$dir/sub" "$m" || fail "caching: the subscriber did not get '$m': $(cat "$dir/sub")"
+done
+ctl update-authorizer --authorizer-name demo --no-enable-caching-for-http
 
 # Refusals.
 post bad_qos "$BASE/topics/demo/x?qos=2" "${HDR[@]}" -d x
@@ -179,6 +204,20 @@ ws --client-id wsu --topic demo/wsu --msg via-username \
 wait_for "$dir/sub" "demo/wsu via-username" || fail "the raw subscriber did not get the ws message"
 ws --client-id wsd --topic demo/readonly/x --msg nope >"$dir/w4" 2>&1
 grep -q 'CONNACK 4' "$dir/w4" || fail "ws without credentials: $(cat "$dir/w4")"
+
+# A token-only upgrade (the default authorizer has signing disabled: only its
+# tokenKeyName, no name or signature) is authenticated at the upgrade, and
+# the CONNECT uses that decision (decisions #9).
+wsup() { timeout 20 $PY "$TG_TOP/tests/integ/py/ws_upgrade.py" "$tport" "$dir/ca.crt" nosign.test "$@"; }
+before=$(cat "$dir/count")
+wsup /mqtt "tok: deny-me" >"$dir/tk1" 2>&1
+grep -q '^STATUS 403' "$dir/tk1" || fail "token-only upgrade in a header: $(cat "$dir/tk1")"
+wsup "/mqtt?tok=deny-me" >"$dir/tk2" 2>&1
+grep -q '^STATUS 403' "$dir/tk2" || fail "token-only upgrade in the query: $(cat "$dir/tk2")"
+wsup /mqtt "tok: allow-tok" >"$dir/tk3" 2>&1
+grep -q '^CONNACK 0' "$dir/tk3" || fail "token-only upgrade, allowed: $(cat "$dir/tk3")"
+[ "$(cat "$dir/count")" = $((before + 3)) ] ||
+	fail "token-only upgrades: $(($(cat "$dir/count") - before)) calls, expected 3"
 
 # A CONNECT whose client id ends where the received bytes end (raw MQTT
 # filling one TLS read; WebSocket, assembled from two frames): a CONNACK,

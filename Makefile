@@ -99,7 +99,7 @@ fuzz: deps
 	$(Q)tests/fuzz/run-all build/fuzz $(FUZZ_TIME)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(HELPERS)
 	$(Q)tests/load/run-bench build
 
 run: deps

@@ -789,6 +789,8 @@ static const struct kw limits_kws[] = {
 	{ "max_packet_bytes", p_uint, CFG(limits.max_packet_bytes), 64, 268435460 },
 	{ "connect_timeout_ms", p_uint, CFG(limits.connect_timeout_ms), 100, 600000 },
 	{ "max_queued_bytes", p_size, CFG(limits.max_queued_bytes), 65536, 1 << 30 },
+	{ "client_id_takeovers_per_minute", p_uint, CFG(limits.client_id_takeovers_per_minute), 1,
+	  1000000 },
 	{ NULL },
 };
 
@@ -808,6 +810,8 @@ static const struct kw functions_kws[] = {
 static const struct kw upstream_kws[] = {
 	{ "url", p_upstream_url, CFG(upstream.url) },
 	{ "ca_file", p_readable_file, CFG(upstream.ca_file) },
+	{ "cert", p_readable_file, CFG(upstream.cert) },
+	{ "key", p_readable_file, CFG(upstream.key) },
 	{ "username", p_text, CFG(upstream.username), 0, 65535 },
 	{ "password", p_text, CFG(upstream.password), 0, 65535 },
 	{ "client_id_prefix", p_text, CFG(upstream.client_id_prefix), 0, 64 },
@@ -907,6 +911,7 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->limits.max_packet_bytes = 131072 + 5; /* AWS IoT's 128 KiB payload limit */
 	cfg->limits.connect_timeout_ms = 10000;
 	cfg->limits.max_queued_bytes = 1 << 20;
+	cfg->limits.client_id_takeovers_per_minute = 10;
 	cfg->default_domain = -1;
 	cfg->upstream.port = 1883;
 	cfg->upstream.connect_timeout_ms = 5000;
@@ -949,13 +954,15 @@ static void finish_dataplane(struct parse *ps, struct tg_config *cfg)
 			       "default_domain: '%s' is not a name of any entry of domains",
 			       cfg->default_domain_name);
 	}
-	if (cfg->upstream.tls)
-		report(ps, NULL, "upstream.url",
-		       "upstream.url: mqtts:// brokers are not supported yet; use mqtt:// (loopback or a trusted "
-		       "network)");
 	if (!cfg->upstream.tls && cfg->upstream.ca_file)
 		report(ps, NULL, "upstream.ca_file",
 		       "upstream.ca_file: only applies to an mqtts:// url");
+	if (!cfg->upstream.tls && cfg->upstream.cert)
+		report(ps, NULL, "upstream.cert", "upstream.cert: only applies to an mqtts:// url");
+	if (!cfg->upstream.cert != !cfg->upstream.key)
+		report(ps, NULL, cfg->upstream.cert ? "upstream.key" : "upstream.cert",
+		       "upstream.%s: cert and key go together; it is missing",
+		       cfg->upstream.cert ? "key" : "cert");
 }
 
 static void syntax_error(struct parse *ps, const yaml_parser_t *parser)
@@ -1085,6 +1092,8 @@ void config_free(struct tg_config *cfg)
 	free(cfg->upstream.url);
 	free(cfg->upstream.host);
 	free(cfg->upstream.ca_file);
+	free(cfg->upstream.cert);
+	free(cfg->upstream.key);
 	free(cfg->upstream.username);
 	free(cfg->upstream.password);
 	free(cfg->upstream.client_id_prefix);

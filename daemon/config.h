@@ -51,6 +51,8 @@ struct tg_upstream {
 	unsigned port;	/* parsed from url (default 1883 / 8883) */
 	bool tls;	/* mqtts:// */
 	char *ca_file;	/* mqtts: CA bundle (NULL = the system's) */
+	char *cert;	/* mqtts: client certificate chain, NULL = none */
+	char *key;	/* mqtts: its private key (set iff @cert is) */
 	char *username; /* the gateway's own credentials, NULL = none */
 	char *password;
 	char *client_id_prefix; /* prepended to device client ids upstream, NULL = none */
@@ -88,6 +90,7 @@ struct tg_config {
 		unsigned max_packet_bytes;   /* largest MQTT packet either way */
 		unsigned connect_timeout_ms; /* TCP accept to MQTT CONNECT received */
 		size_t max_queued_bytes;     /* output waiting for a slow peer before closing it */
+		unsigned client_id_takeovers_per_minute; /* more: the client id is flapping */
 	} limits;
 	struct {
 		unsigned timeout_ms; /* <= AUTH_FUNCTION_CAP_MS */

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "http_conn.h"
 #include "tls.h"
+#include "tls_client.h"
 
 int obuf_append(struct obuf *b, const void *data, size_t len)
 {
@@ -88,6 +89,7 @@ void conn_release(struct conn *c)
 		close(c->up_fd);
 	c->fd = c->up_fd = -1;
 	tls_conn_free(&c->tls);
+	tls_cli_conn_free(&c->up_tls);
 	mqtt_session_fini(&c->mq);
 	mqtt_session_fini(&c->up);
 	obuf_free(&c->pending);

@@ -20,6 +20,7 @@
 
 struct auth_result;
 struct http_conn;
+struct tls_cli_conn;
 struct tls_conn;
 struct tg_domain;
 struct worker;
@@ -97,6 +98,7 @@ struct conn {
 	uint32_t connect_len;
 	char *client_id; /* as sent, or assigned tg-<id> */
 	bool client_id_assigned;
+	bool id_claimed;	  /* holds @client_id in the process-wide table */
 	char *will_topic;	  /* NULL without a will */
 	unsigned connect_attrs;	  /* POLICY_CA_* */
 	struct auth_result *auth; /* current decision (policies), owned reference */
@@ -106,6 +108,8 @@ struct conn {
 	int up_fd;
 	bool up_recv_armed;
 	bool up_connected;
+	struct tls_cli_conn *up_tls; /* mqtts:// upstream, NULL for mqtt:// */
+	bool up_tls_ready;	     /* handshake complete: plaintext may go through */
 	struct mqtt_session up;
 	struct conn_obufs up_out;
 	uint64_t up_deadline_ms; /* CONN_UPSTREAM: broker CONNACK expected by then */

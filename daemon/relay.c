@@ -349,6 +349,11 @@ void relay_auth_done(struct conn *c, struct auth_result *res)
 			return;
 		}
 	}
+	if (conn_claim_client_id(c)) {
+		refuse(c, MQTT_V3_SERVER_UNAVAILABLE, MQTT_RC_SERVER_BUSY, "SERVER_ERROR",
+		       "out of memory");
+		return;
+	}
 	now = worker_now_ms();
 	c->refresh_at_ms = now + (uint64_t)res->refresh_s * 1000;
 	c->disconnect_at_ms = now + (uint64_t)res->disconnect_s * 1000;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "auth/engine.h"
+#include "clientid.h"
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
@@ -45,6 +46,7 @@
 #include "loop.h"
 #include "relay.h"
 #include "tls.h"
+#include "tls_client.h"
 #include "worker.h"
 
 enum op {
@@ -57,7 +59,8 @@ enum op {
 	OP_TICK,
 	OP_MAILBOX,
 	OP_WAKE,
-	OP_CANCEL, /* cancellations and other fire-and-forget ops: nothing to do */
+	OP_TAKEOVER, /* from another worker's ring: its conn took over this conn's client id */
+	OP_CANCEL,   /* cancellations and other fire-and-forget ops: nothing to do */
 };
 
 #define TICK_MS 100
@@ -93,19 +96,22 @@ struct worker {
 	size_t nheap, heap_cap;
 	bool stopping;
 	uint64_t stop_by_ms;
-	uint8_t *scratch; /* WORKER_SCRATCH bytes */
-	uint8_t *plain;	  /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *scratch;  /* WORKER_SCRATCH bytes */
+	uint8_t *plain;	   /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *up_plain; /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
 };
 
 struct dataplane {
 	struct dataplane_shared sh;
 	struct tls_ticket_keys *tickets;
 	struct tls_server *tls;
+	struct tls_client *up_tls; /* mqtts:// upstream, else NULL */
 	struct tls_domain_config *tdoms;
 	struct worker *workers;
 	unsigned nworkers;
 	sem_t ready;		 /* posted by each worker once its ring exists (or failed) */
 	_Atomic unsigned nconns; /* device connections in the whole process */
+	struct clientid_table *ids;
 	atomic_bool stop;
 };
 
@@ -385,6 +391,11 @@ static void conn_free(struct conn *c)
 	struct worker *w = c->w;
 
 	heap_remove(w, c);
+	if (c->id_claimed) {
+		struct clientid_owner me = { w->idx, c->slot, c->gen };
+
+		clientid_release(w->dp->ids, c->client_id, &me);
+	}
 	conn_release(c);
 	w->slots[c->slot] = NULL;
 	w->free_slots[w->nfree++] = c->slot;
@@ -515,6 +526,26 @@ int conn_dev_write_raw(struct conn *c, const void *data, size_t len)
 
 /* ---- broker output -------------------------------------------------------- */
 
+/* mqtts: the plaintext queue goes through TLS once the handshake is done,
+ * and the ciphertext joins what is left to send. Returns 0 or -errno. */
+static int up_tls_move(struct conn *c)
+{
+	struct conn_obufs *o = &c->up_out;
+	const void *out;
+	size_t n;
+
+	if (c->up_tls_ready && o->queue.len) {
+		if (tls_cli_conn_write(c->up_tls, o->queue.data, o->queue.len) != TLS_OK)
+			return -EPROTO;
+		o->queue.len = 0;
+	}
+	n = tls_cli_conn_pending_out(c->up_tls, &out);
+	if (n && obuf_append(&o->sending, out, n))
+		return -ENOMEM;
+	tls_cli_conn_sent(c->up_tls, n);
+	return 0;
+}
+
 static void up_flush(struct conn *c)
 {
 	struct conn_obufs *o = &c->up_out;
@@ -522,7 +553,12 @@ static void up_flush(struct conn *c)
 
 	if (o->inflight || !c->up_connected || c->up_fd < 0 || c->shut)
 		return;
-	if (!o->sending.len) {
+	if (c->up_tls) {
+		if (up_tls_move(c)) {
+			relay_broker_lost(c, tls_cli_conn_errmsg(c->up_tls));
+			return;
+		}
+	} else if (!o->sending.len) {
 		struct obuf t = o->sending;
 
 		o->sending = o->queue;
@@ -860,6 +896,17 @@ static void on_up_connect(struct conn *c, struct io_uring_cqe *cqe)
 		conn_close(c, "SERVER_ERROR");
 		return;
 	}
+	if (c->w->dp->up_tls) {
+		c->up_tls = tls_cli_conn_new(c->w->dp->up_tls, conn_shared(c)->cfg->upstream.host);
+		if (!c->up_tls) {
+			relay_broker_lost(c, "TLS to the broker: out of memory");
+			return;
+		}
+		if (tls_cli_conn_feed(c->up_tls, NULL, 0) == TLS_ERROR) {
+			relay_broker_lost(c, tls_cli_conn_errmsg(c->up_tls));
+			return;
+		}
+	}
 	up_flush(c);
 }
 
@@ -885,6 +932,31 @@ static void up_input(struct conn *c, const uint8_t *data, size_t len)
 	}
 }
 
+/* mqtts: ciphertext from the broker; the plaintext goes to up_input(). */
+static void up_tls_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	enum tls_rc rc = tls_cli_conn_feed(c->up_tls, data, len);
+	size_t n;
+
+	if (rc == TLS_OK && !c->up_tls_ready) {
+		c->up_tls_ready = true;
+		log_debug("conn %s:%u: TLS to the broker established", c->peer_ip, c->peer_port);
+	}
+	while (rc == TLS_OK && c->state != CONN_CLOSING) {
+		rc = tls_cli_conn_read(c->up_tls, c->w->up_plain, PLAIN_BUF, &n);
+		if (rc == TLS_OK)
+			up_input(c, c->w->up_plain, n);
+	}
+	if (c->state == CONN_CLOSING)
+		return;
+	if (rc == TLS_ERROR || rc == TLS_CLOSED) {
+		relay_broker_lost(c, rc == TLS_CLOSED ? "the broker closed TLS" :
+							tls_cli_conn_errmsg(c->up_tls));
+		return;
+	}
+	up_flush(c);
+}
+
 static void on_up_recv(struct conn *c, struct io_uring_cqe *cqe)
 {
 	struct worker *w = c->w;
@@ -892,7 +964,9 @@ static void on_up_recv(struct conn *c, struct io_uring_cqe *cqe)
 	if (recv_done(c, cqe, &c->up_recv_armed, c->up_fd, OP_UP_RECV)) {
 		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
-		if (c->state != CONN_CLOSING)
+		if (c->state != CONN_CLOSING && c->up_tls)
+			up_tls_input(c, loop_buf(&w->loop, bid), (size_t)cqe->res);
+		else if (c->state != CONN_CLOSING)
 			up_input(c, loop_buf(&w->loop, bid), (size_t)cqe->res);
 		loop_buf_put(&w->loop, bid);
 		return;
@@ -990,6 +1064,66 @@ int conn_auth_submit_req(struct conn *c, const struct auth_request *req)
 	if (ret)
 		return ret;
 	c->inflight++;
+	return 0;
+}
+
+/* ---- client id takeover (decisions.md #19) -------------------------------- */
+
+/* @c lost its client id to a newer connection. */
+static void taken_over(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	log_info("conn %s:%u client %s: taken over by a newer connection", c->peer_ip, c->peer_port,
+		 c->client_id);
+	c->inflight++;
+	relay_disconnect(c, MQTT_RC_SESSION_TAKEN_OVER, "DUPLICATE_CLIENTID");
+	c->inflight--;
+	conn_maybe_free(c);
+}
+
+/* Tells worker @prev->worker that its conn lost the id: a message straight
+ * into that worker's ring. */
+static void notify_takeover(struct worker *w, const struct clientid_owner *prev)
+{
+	struct worker *to = &w->dp->workers[prev->worker];
+	struct io_uring_sqe *sqe = loop_sqe(&w->loop);
+
+	if (!sqe) {
+		log_warn("worker %u: no SQE to close a taken-over connection", w->idx);
+		return;
+	}
+	io_uring_prep_msg_ring(sqe, to->loop.ring.ring_fd, 0,
+			       loop_ud(OP_TAKEOVER, prev->slot, prev->gen), 0);
+	io_uring_sqe_set_data64(sqe, loop_ud(OP_CANCEL, 0, 0));
+}
+
+int conn_claim_client_id(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct clientid_owner me = { w->idx, c->slot, c->gen }, prev;
+	bool flapping;
+	int ret;
+
+	ret = clientid_claim(w->dp->ids, c->client_id, &me, worker_now_ms(), &prev, &flapping);
+	if (ret < 0)
+		return ret;
+	c->id_claimed = true;
+	if (ret == CLIENTID_NEW)
+		return 0;
+	if (flapping)
+		log_warn("client id %s is flapping: taken over more than %u times in a minute "
+			 "(latest from %s:%u)",
+			 c->client_id, w->dp->sh.cfg->limits.client_id_takeovers_per_minute,
+			 c->peer_ip, c->peer_port);
+	if (prev.worker == w->idx) {
+		struct conn *old = prev.slot < w->nslots ? w->slots[prev.slot] : NULL;
+
+		if (old && old->gen == prev.gen)
+			taken_over(old);
+	} else {
+		notify_takeover(w, &prev);
+	}
 	return 0;
 }
 
@@ -1097,7 +1231,16 @@ static void handle_cqe(struct worker *w, struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			arm_poll(w, w->wake_fd, OP_WAKE);
 		break;
+	case OP_TAKEOVER: {
+		struct conn *c = conn_of(w, cqe->user_data);
+
+		if (c)
+			taken_over(c);
+		break;
+	}
 	case OP_CANCEL:
+		if (cqe->res < 0 && cqe->res != -ENOENT && cqe->res != -EALREADY)
+			log_debug("worker %u: cancel/message: %s", w->idx, strerror(-cqe->res));
 		break;
 	default:
 		on_conn_cqe(w, cqe, op);
@@ -1157,8 +1300,9 @@ static int worker_init(struct dataplane *dp, struct worker *w, unsigned idx, cha
 	w->lfds = malloc(cfg->nlisteners * sizeof(*w->lfds));
 	w->scratch = malloc(WORKER_SCRATCH);
 	w->plain = malloc(PLAIN_BUF);
+	w->up_plain = malloc(PLAIN_BUF);
 	w->mb = auth_mailbox_new();
-	if (!w->lfds || !w->scratch || !w->plain || !w->mb) {
+	if (!w->lfds || !w->scratch || !w->plain || !w->up_plain || !w->mb) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
@@ -1203,6 +1347,7 @@ static void worker_fini(struct worker *w)
 	auth_mailbox_free(w->mb);
 	free(w->scratch);
 	free(w->plain);
+	free(w->up_plain);
 }
 
 static int resolve_broker(struct dataplane *dp, char *err, size_t errsz)
@@ -1261,6 +1406,8 @@ void dataplane_free(struct dataplane *dp)
 		loop_fini(&dp->workers[i].loop);
 	}
 	free(dp->workers);
+	clientid_table_free(dp->ids);
+	tls_client_free(&dp->up_tls);
 	tls_server_free(&dp->tls);
 	tls_ticket_keys_free(&dp->tickets);
 	free(dp->tdoms);
@@ -1287,12 +1434,19 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	dp->nworkers = cfg->workers ? cfg->workers : ncpu > 0 ? (unsigned)ncpu : 1;
 	dp->workers = calloc(dp->nworkers, sizeof(*dp->workers));
-	if (!dp->workers) {
+	dp->ids = clientid_table_new(cfg->limits.client_id_takeovers_per_minute);
+	if (!dp->workers || !dp->ids) {
 		snprintf(err, errsz, "out of memory");
 		goto err;
 	}
 	if (resolve_broker(dp, err, errsz) || tls_setup(dp, err, errsz))
 		goto err;
+	if (cfg->upstream.tls) {
+		dp->up_tls = tls_client_new(cfg->upstream.ca_file, cfg->upstream.cert,
+					    cfg->upstream.key, err, errsz);
+		if (!dp->up_tls)
+			goto err;
+	}
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct worker *w = &dp->workers[i];
 

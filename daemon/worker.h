@@ -77,6 +77,10 @@ void conn_close(struct conn *c, const char *reason);
 void conn_timer_update(struct conn *c);
 /* Submits the (re-)authorization of the conn's CONNECT credentials. */
 int conn_auth_submit(struct conn *c, bool refresh);
+/* Claims the conn's client id across all workers (decisions.md #19): a
+ * connection that held it is closed with DISCONNECT 0x8E (MQTT 5). Returns 0
+ * or -ENOMEM. */
+int conn_claim_client_id(struct conn *c);
 /* Starts the broker connection (TCP connect through the ring). */
 int conn_up_connect(struct conn *c);
 /* Hands the device's plaintext that waited in TLS to the relay (after the

@@ -16,6 +16,10 @@ typedef int (*bench_fn)(int argc, char **argv);
 
 /* tests/load/bench_policy.c */
 int bench_policy(int argc, char **argv);
+/* tests/load/bench_xdp.c */
+int bench_xdp(int argc, char **argv);
+/* tests/load/bench_synflood.c */
+int bench_synflood(int argc, char **argv);
 
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t bench_now_ns(void);

@@ -20,6 +20,9 @@ struct bench_cmd {
 static const struct bench_cmd cmds[] = {
 	{ "policy", bench_policy,
 	  "[--iterations N] [--out FILE]  policy engine: compile and evaluation cost" },
+	{ "xdp", bench_xdp, "[--repeat N] [--out FILE]  XDP filter: ns per frame (needs root)" },
+	{ "synflood", bench_synflood,
+	  "--iface IF --dmac MAC --src IPV4 --dst IPV4 [--count N] [--seconds S]  raw SYN sender" },
 };
 
 static FILE *report_file;

@@ -62,6 +62,7 @@ static void check_defaults(const struct tg_config *c)
 	assert_int_equal(c->limits.max_packet_bytes, 131077);
 	assert_int_equal(c->limits.connect_timeout_ms, 10000);
 	assert_int_equal(c->limits.max_queued_bytes, 1 << 20);
+	assert_int_equal(c->limits.client_id_takeovers_per_minute, 10);
 	assert_int_equal(c->nlisteners, 1);
 	assert_string_equal(c->listeners[0].address, "0.0.0.0");
 	assert_int_equal(c->listeners[0].port, 443);
@@ -357,8 +358,10 @@ static const struct bad_case dataplane_bad_cases[] = {
 	    "'http://b:1'" } },
 	{ "upstream: {url: 'mqtt://b:0'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
 	{ "upstream: {url: 'mqtt://[::1'}\n", { "t.yaml:1: upstream.url: expects mqtt://" } },
-	{ "upstream: {url: 'mqtts://b'}\n",
-	  { "t.yaml: upstream.url: mqtts:// brokers are not supported yet" } },
+	{ "upstream: {url: 'mqtt://b', cert: /dev/null, key: /dev/null}\n",
+	  { "t.yaml: upstream.cert: only applies to an mqtts:// url" } },
+	{ "upstream: {url: 'mqtts://b', cert: /dev/null}\n",
+	  { "t.yaml: upstream.key: cert and key go together; it is missing" } },
 	{ "workers: -1\n", { "t.yaml:1: workers: expects an integer from 0 to 1024" } },
 };
 

@@ -40,6 +40,7 @@
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
+#include "http_conn.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -255,6 +256,8 @@ static uint64_t conn_deadline(const struct conn *c)
 	case CONN_WAIT_CONNECT:
 	case CONN_AUTH:
 		return c->accepted_ms + conn_shared(c)->cfg->limits.connect_timeout_ms;
+	case CONN_HTTP:
+		return http_conn_deadline(c);
 	case CONN_UPSTREAM:
 		return c->up_deadline_ms;
 	case CONN_RELAY:
@@ -292,6 +295,9 @@ static void conn_timer_fire(struct conn *c, uint64_t now)
 		log_debug("conn %s: no MQTT CONNECT within %u ms", c->peer_ip,
 			  conn_shared(c)->cfg->limits.connect_timeout_ms);
 		conn_close(c, "CONNECT_TIMEOUT");
+		break;
+	case CONN_HTTP:
+		http_conn_timer(c, now);
 		break;
 	case CONN_UPSTREAM:
 		relay_broker_lost(c, "the broker did not answer CONNECT in time");
@@ -424,6 +430,8 @@ void conn_close(struct conn *c, const char *reason)
 	c->close_reason = reason;
 	c->close_by_ms = worker_now_ms() + CLOSE_LINGER_MS;
 	conn_timer_update(c);
+	if (c->ws)
+		ws_conn_closing(c);
 	dev_flush(c);
 	conn_close_progress(c);
 }
@@ -486,6 +494,13 @@ static void dev_flush(struct conn *c)
 }
 
 int conn_dev_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->ws)
+		return ws_conn_write(c, data, len);
+	return conn_dev_write_raw(c, data, len);
+}
+
+int conn_dev_write_raw(struct conn *c, const void *data, size_t len)
 {
 	size_t n;
 
@@ -599,7 +614,8 @@ int conn_up_connect(struct conn *c)
 
 static bool dev_processing(const struct conn *c)
 {
-	return c->state == CONN_WAIT_CONNECT || c->state == CONN_RELAY;
+	return c->state == CONN_WAIT_CONNECT || c->state == CONN_RELAY ||
+	       (c->state == CONN_HTTP && !http_conn_busy(c));
 }
 
 /* Runs the MQTT packets in @buf (@n bytes; may be c->pending-like storage
@@ -652,6 +668,12 @@ void conn_dev_pump(struct conn *c)
 			conn_close(c, "CLIENT_ERROR");
 			break;
 		}
+		if (c->state == CONN_HTTP) {
+			http_conn_input(c, plain, n);
+			continue;
+		}
+		if (c->ws)
+			n = ws_conn_decode(c, plain, n);
 		used = dev_packets(c, plain, n);
 		if (used < n && c->state != CONN_CLOSING &&
 		    obuf_append(&c->held, plain + used, n - used)) {
@@ -672,18 +694,14 @@ static void handshake_done(struct conn *c)
 	}
 	c->domain = info.domain_data;
 	c->sni = info.server_name;
-	if (info.proto != TLS_PROTO_MQTT) {
-		log_info("conn %s:%u: HTTP over TLS (sni %s) is not served yet; closing",
-			 c->peer_ip, c->peer_port, c->sni ? c->sni : "-");
-		evlog_emit(c, EVLOG_CONNECT, false, "PROTOCOL_NOT_SUPPORTED",
-			   "HTTP and WebSocket are not served yet");
-		tls_conn_shutdown(c->tls);
-		conn_close(c, "PROTOCOL_NOT_SUPPORTED");
-		return;
-	}
 	log_debug("conn %s:%u: %s %s %s%s sni %s", c->peer_ip, c->peer_port, info.version,
 		  info.cipher, info.group ? info.group : "", info.resumed ? " resumed" : "",
 		  c->sni ? c->sni : "-");
+	if (info.proto != TLS_PROTO_MQTT) {
+		if (http_conn_start(c))
+			conn_close(c, "SERVER_ERROR");
+		return;
+	}
 	c->state = CONN_WAIT_CONNECT;
 }
 
@@ -995,8 +1013,13 @@ int conn_auth_submit(struct conn *c, bool refresh)
 	struct auth_request req;
 	struct mqtt_packet pkt;
 	struct mqtt_diag diag;
+	struct auth_result *pre;
 	int ret;
 
+	if (!refresh && c->ws && (pre = ws_conn_take_preauth(c))) {
+		relay_auth_done(c, pre); /* the decision taken at the WebSocket upgrade */
+		return 0;
+	}
 	f.hdr_len = 2;
 	while (f.hdr_len < 5 && (c->connect_raw[f.hdr_len - 1] & 0x80))
 		f.hdr_len++;
@@ -1025,11 +1048,22 @@ int conn_auth_submit(struct conn *c, bool refresh)
 	req.source_ip = c->peer_ip;
 	req.source_port = c->peer_port;
 	memcpy(req.connection_id, c->conn_id, sizeof(req.connection_id));
-	ret = auth_submit(conn_shared(c)->eng, &req, c->w->mb, auth_done, c);
+	if (c->ws)
+		ws_conn_fill_request(c, &req);
+	ret = conn_auth_submit_req(c, &req);
+	if (ret)
+		return ret;
+	c->refreshing = refresh;
+	return 0;
+}
+
+int conn_auth_submit_req(struct conn *c, const struct auth_request *req)
+{
+	int ret = auth_submit(conn_shared(c)->eng, req, c->w->mb, auth_done, c);
+
 	if (ret)
 		return ret;
 	c->inflight++;
-	c->refreshing = refresh;
 	return 0;
 }
 

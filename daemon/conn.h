@@ -83,6 +83,7 @@ struct conn {
 	const char *sni; /* from TLS, lives as long as @tls; NULL when none */
 	struct mqtt_session mq;
 	bool shut;	     /* CONN_CLOSING: sockets shut down, waiting for completions */
+	bool lingering;	     /* CONN_CLOSING: our side shut for writing, draining input */
 	struct obuf pending; /* plaintext for the device that did not fit into TLS */
 	struct obuf held;    /* decrypted device input waiting while auth runs */
 	char peer_ip[46];

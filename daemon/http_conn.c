@@ -205,6 +205,13 @@ static void fill_request(const struct conn *c, unsigned protocols, struct auth_r
 	req->default_authorizer = d ? d->default_authorizer : NULL;
 	req->allow_override = d && d->allow_override;
 	req->protocols = protocols;
+	/*
+	 * AWS calls the function for every HTTP publish unless the authorizer
+	 * enables caching for HTTP, which this connection does itself
+	 * (cache_lookup); identical requests in flight still share one call.
+	 */
+	if (!(protocols & AUTH_PROTO_MQTT))
+		req->flags |= AUTH_F_NO_CACHE;
 	req->server_name = c->sni;
 	req->server_name_len = c->sni ? strlen(c->sni) : 0;
 	req->headers = h->req.headers;

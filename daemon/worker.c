@@ -65,6 +65,7 @@ enum op {
 
 #define TICK_MS 100
 #define CLOSE_LINGER_MS 2000
+#define LINGER_READ_MS 1000 /* reading what a closed device still sends */
 #define STOP_GRACE_MS 2500
 #define RING_ENTRIES 1024
 #define RECV_BUFS 512
@@ -451,6 +452,20 @@ static void conn_close_progress(struct conn *c)
 		!c->up_out.inflight;
 	if (!drained && c->close_by_ms)
 		return;
+	/*
+	 * Lingering close: once the answer is out, shut the write side only and
+	 * drop what the device still sends until it closes or LINGER_READ_MS
+	 * pass. Closing with unread input makes the kernel answer with a reset,
+	 * which can destroy our last answer before the device reads it (a 413
+	 * to a client still sending its body).
+	 */
+	if (drained && !c->eof && !c->lingering && c->fd >= 0 && c->recv_armed) {
+		c->lingering = true;
+		shutdown(c->fd, SHUT_WR);
+		c->close_by_ms = worker_now_ms() + LINGER_READ_MS;
+		conn_timer_update(c);
+		return;
+	}
 	c->shut = true;
 	if (c->fd >= 0) {
 		shutdown(c->fd, SHUT_RDWR);
@@ -834,7 +849,8 @@ static bool recv_done(struct conn *c, struct io_uring_cqe *cqe, bool *armed, int
 		c->inflight--;
 	}
 	if (cqe->res == -ENOBUFS || (cqe->res > 0 && !more)) {
-		if (c->state != CONN_CLOSING && !*armed && arm_recv(c, fd, op))
+		if ((c->state != CONN_CLOSING || (c->lingering && !c->shut && op == OP_DEV_RECV)) &&
+		    !*armed && arm_recv(c, fd, op))
 			conn_close(c, "SERVER_ERROR");
 	}
 	return cqe->res > 0;
@@ -856,7 +872,10 @@ static void on_dev_recv(struct conn *c, struct io_uring_cqe *cqe)
 		return;
 	if (cqe->res == 0 || cqe->res == -ECONNRESET || cqe->res == -ECANCELED) {
 		c->eof = true;
-		conn_close(c, c->state == CONN_RELAY ? "CONNECTION_LOST" : "CLIENT_ERROR");
+		if (c->state == CONN_CLOSING)
+			conn_close_progress(c); /* the end of a lingering close */
+		else
+			conn_close(c, c->state == CONN_RELAY ? "CONNECTION_LOST" : "CLIENT_ERROR");
 		return;
 	}
 	log_debug("conn %s: recv: %s", c->peer_ip, strerror(-cqe->res));

@@ -77,8 +77,8 @@ domains:
   - {names: localhost, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: demo}
   - {names: nosign.test, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: nosign}
 upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000}
-functions:
-  decision_cache_entries: 0
+# The decision cache stays on (the default): HTTP publish must not use it
+# unless the authorizer enables caching for HTTP (decisions.md #12).
 YAML
 "$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
 pids+=($!)

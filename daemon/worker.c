@@ -459,12 +459,15 @@ static void conn_close_progress(struct conn *c)
 	 * which can destroy our last answer before the device reads it (a 413
 	 * to a client still sending its body).
 	 */
-	if (drained && !c->eof && !c->lingering && c->fd >= 0 && c->recv_armed) {
+	if (drained && !c->eof && !c->lingering && c->fd >= 0) {
 		c->lingering = true;
 		shutdown(c->fd, SHUT_WR);
-		c->close_by_ms = worker_now_ms() + LINGER_READ_MS;
-		conn_timer_update(c);
-		return;
+		/* A flood of input may have ended the multishot recv (no buffers). */
+		if (c->recv_armed || !arm_recv(c, c->fd, OP_DEV_RECV)) {
+			c->close_by_ms = worker_now_ms() + LINGER_READ_MS;
+			conn_timer_update(c);
+			return;
+		}
 	}
 	c->shut = true;
 	if (c->fd >= 0) {

@@ -65,18 +65,22 @@ struct guard *guard_new(const struct tg_config *cfg)
 	return g;
 }
 
-/* bpffs on /sys/fs/bpf: mounted here when the system has not. */
-static int ensure_bpffs(char *err, size_t errsz)
+int guard_bpffs(const char *pin_dir, char *err, size_t errsz)
 {
 	struct statfs st;
 
-	if (statfs(BPF_FS_ROOT, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC_NR)
-		return 0;
-	if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700") == -1) {
-		snprintf(err, errsz, "mounting bpffs on %s: %s", BPF_FS_ROOT, strerror(errno));
+	if (statfs(BPF_FS_ROOT, &st) == -1 || (unsigned long)st.f_type != BPF_FS_MAGIC_NR) {
+		if (mount("bpf", BPF_FS_ROOT, "bpf", 0, "mode=0700") == -1) {
+			snprintf(err, errsz, "mounting bpffs on %s: %s", BPF_FS_ROOT,
+				 strerror(errno));
+			return -errno;
+		}
+		log_info("mounted bpffs on %s", BPF_FS_ROOT);
+	}
+	if (mkdir(pin_dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "creating %s: %s", pin_dir, strerror(errno));
 		return -errno;
 	}
-	log_info("mounted bpffs on %s", BPF_FS_ROOT);
 	return 0;
 }
 
@@ -143,7 +147,7 @@ int guard_attach(struct guard *g, char *err, size_t errsz)
 		snprintf(err, errsz, "no xdp.interfaces configured");
 		return -ENOENT;
 	}
-	rc = ensure_bpffs(err, errsz);
+	rc = guard_bpffs(cfg->xdp.pin_dir, err, errsz);
 	if (rc)
 		return rc;
 	load_opts(cfg, &opts);

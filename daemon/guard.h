@@ -33,6 +33,8 @@ struct guard *guard_new(const struct tg_config *cfg);
  * is reported in @err but the others stay attached (return -EIO).
  */
 int guard_attach(struct guard *g, char *err, size_t errsz);
+/* Mounts bpffs on /sys/fs/bpf when absent and creates @pin_dir. 0 or -errno with @err. */
+int guard_bpffs(const char *pin_dir, char *err, size_t errsz);
 /* Detaches what guard_attach() attached; pinned bans stay. NULL is fine. */
 void guard_free(struct guard *g);
 /* True when the XDP filter is loaded (ban and counter operations work). */

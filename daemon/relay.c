@@ -28,6 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
+#include "guard.h"
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
@@ -183,6 +184,10 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	if (!k->clean_start)
 		c->connect_attrs |= POLICY_CA_PERSISTENT_CONNECT;
 	c->state = CONN_AUTH;
+	if (guard_banned(conn_shared(c)->guard, c->peer_ip)) {
+		refuse(c, MQTT_V3_NOT_AUTHORIZED, MQTT_RC_BANNED, "BANNED", "the source is banned");
+		return;
+	}
 	if (conn_auth_submit(c, false)) {
 		refuse(c, MQTT_V3_SERVER_UNAVAILABLE, MQTT_RC_SERVER_BUSY, "SERVER_ERROR",
 		       "the auth engine did not take the request");

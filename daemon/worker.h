@@ -27,16 +27,20 @@ struct auth_engine;
 struct auth_result;
 struct conn;
 struct dataplane;
+struct guard;
 struct tg_config;
 
 /*
  * Builds the TLS server from the configured domains, opens every listener
- * once per worker and starts the workers. @cfg and @eng must outlive the
- * result. Returns NULL with a reason in @err.
+ * once per worker, steers them (steer.h; a warning without BPF) and starts
+ * the workers. Authentication outcomes are reported to @guard (may be NULL),
+ * and banned sources are refused before their function is invoked. @cfg,
+ * @eng and @guard must outlive the result. Returns NULL with a reason in @err.
  */
-struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng, char *err,
-				  size_t errsz);
-/* Graceful stop: no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
+struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng,
+				  struct guard *guard, char *err, size_t errsz);
+/* Graceful stop: the listeners close (queued connections migrate to a
+ * successor's sockets in the group), no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
  * connection is closed (at most ~2.5 s), the threads are joined. NULL is fine. */
 void dataplane_stop(struct dataplane *dp);
 /* Frees what dataplane_stop() left: call it after auth_engine_free(), since
@@ -47,6 +51,7 @@ void dataplane_free(struct dataplane *dp);
 struct dataplane_shared {
 	const struct tg_config *cfg;
 	struct auth_engine *eng;
+	struct guard *guard; /* may be NULL */
 	struct policy_env env;
 	struct sockaddr_storage broker;
 	socklen_t broker_len;

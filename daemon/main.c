@@ -447,8 +447,12 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg->log.level);
 
-	/* Before any thread exists: every thread inherits this mask. */
+	/* Before any thread exists: every thread inherits this mask. An ignored
+	 * signal would be discarded rather than taken (nohup, job control). */
 	control_signals(&set);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(cfg->control.max_clients);

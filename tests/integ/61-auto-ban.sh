@@ -45,7 +45,7 @@ in_srv ip link set lo up && in_srv ip link set vS up &&
 	{ echo "FAIL: addresses"; exit 1; }
 
 printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mport" >"$dir/mosq.conf"
-in_srv mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
+nsenter --net=/run/netns/"$srv" mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
 pids+=($!)
 "$TG_BUILD/tollgate-unix-authorizer" --socket "$dir/auth.sock" >"$dir/auth.log" 2>&1 &
 pids+=($!)
@@ -66,7 +66,7 @@ xdp:
   syn_burst: 1000
   ban: {failures: 3, window_seconds: 60, ban_seconds: 600}
 YAML
-in_srv "$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
+nsenter --net=/run/netns/"$srv" "$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
 pids+=($!)
 wait_for "$dir/tg.log" 'tollgated ready' || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }
 grep -q 'xdp: attached to vS' "$dir/tg.log" || fail "XDP not attached: $(grep xdp "$dir/tg.log")"

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "b64.h"
 #include "ctl/args.h"
 #include "ctl/shorthand.h"
 #include "ctl_proto.h"
@@ -63,30 +64,10 @@ static bool is_ws(int c)
 
 char *args_base64(const unsigned char *buf, size_t len)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
+	char *out = malloc(b64_encoded_len(len) + 1);
 
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | buf[i + 2];
-
-		*o++ = tab[v >> 18];
-		*o++ = tab[(v >> 12) & 63];
-		*o++ = tab[(v >> 6) & 63];
-		*o++ = tab[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < len ? (uint32_t)buf[i + 1] << 8 : 0);
-
-		*o++ = tab[v >> 18];
-		*o++ = tab[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
+	if (out)
+		b64_encode(buf, len, out);
 	return out;
 }
 
@@ -111,42 +92,25 @@ static bool base64_valid(const char *s, size_t len)
 	return pad <= 2;
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 char *args_unbase64(const char *s, size_t *len)
 {
-	size_t n = strlen(s), o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	char *out;
+	size_t n = strlen(s), bad;
+	unsigned char *out;
 
 	if (!base64_valid(s, n)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	out = malloc(n / 4 * 3 + 1);
+	out = malloc(b64_decoded_max(n) + 1);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n && s[i] != '='; i++) {
-		acc = acc << 6 | (uint32_t)b64_value(s[i]);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits);
-		}
+	if (b64_decode(s, n, out, len, &bad)) {
+		free(out);
+		errno = EINVAL;
+		return NULL;
 	}
-	out[o] = '\0';
-	*len = o;
-	return out;
+	out[*len] = '\0';
+	return (char *)out;
 }
 
 /*

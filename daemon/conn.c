@@ -10,6 +10,7 @@
 
 #include "auth/engine.h"
 #include "conn.h"
+#include "http_conn.h"
 #include "tls.h"
 #include "tls_client.h"
 
@@ -107,6 +108,8 @@ void conn_release(struct conn *c)
 		free(m);
 	}
 	c->merges = NULL;
+	http_conn_free(c);
+	ws_conn_free(c);
 	if (c->auth)
 		auth_result_put(c->auth);
 	c->auth = NULL;

@@ -19,13 +19,16 @@
 #include "mqtt.h"
 
 struct auth_result;
+struct http_conn;
 struct tls_cli_conn;
 struct tls_conn;
 struct tg_domain;
 struct worker;
+struct ws_conn;
 
 enum conn_state {
 	CONN_TLS,	   /* handshake running */
+	CONN_HTTP,	   /* HTTP/1.1 requests (http_conn.c), until a WebSocket upgrade */
 	CONN_WAIT_CONNECT, /* TLS up, waiting for the MQTT CONNECT */
 	CONN_AUTH,	   /* CONNECT received, auth pending */
 	CONN_UPSTREAM,	   /* authorized: connecting to the broker, waiting for its CONNACK */
@@ -80,11 +83,14 @@ struct conn {
 	const char *sni; /* from TLS, lives as long as @tls; NULL when none */
 	struct mqtt_session mq;
 	bool shut;	     /* CONN_CLOSING: sockets shut down, waiting for completions */
+	bool lingering;	     /* CONN_CLOSING: our side shut for writing, draining input */
 	struct obuf pending; /* plaintext for the device that did not fit into TLS */
 	struct obuf held;    /* decrypted device input waiting while auth runs */
 	char peer_ip[46];
 	uint16_t peer_port;
-	char conn_id[37]; /* connectionMetadata.id and evlog traceId */
+	char conn_id[37];	/* connectionMetadata.id and evlog traceId */
+	struct http_conn *http; /* CONN_HTTP: the HTTP side (http_conn.c), owned */
+	struct ws_conn *ws;	/* MQTT over WebSocket (ws_conn.c), owned; NULL for raw MQTT */
 
 	/* MQTT identity */
 	uint8_t version;

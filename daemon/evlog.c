@@ -62,11 +62,11 @@ void evlog_emit(const struct conn *c, enum evlog_event ev, bool success, const c
 		      lvl == LOG_LVL_ERR   ? "ERROR" :
 		      lvl == LOG_LVL_DEBUG ? "DEBUG" :
 					     "INFO",
-		      "traceId", c->conn_id, "eventType", names[ev], "protocol", "MQTT", "clientId",
-		      c->client_id, "principalId", c->auth ? c->auth->principal_id : NULL,
-		      "sourceIp", c->peer_ip, "sourcePort", (int)c->peer_port, "status",
-		      success ? "Success" : "Failure", "reason", reason, "details", details,
-		      "authorizerName",
+		      "traceId", c->conn_id, "eventType", names[ev], "protocol",
+		      c->state == CONN_HTTP ? "HTTP" : "MQTT", "clientId", c->client_id,
+		      "principalId", c->auth ? c->auth->principal_id : NULL, "sourceIp", c->peer_ip,
+		      "sourcePort", (int)c->peer_port, "status", success ? "Success" : "Failure",
+		      "reason", reason, "details", details, "authorizerName",
 		      c->auth && c->auth->authorizer_name[0] ? c->auth->authorizer_name : NULL);
 	if (!o)
 		return;

@@ -121,10 +121,17 @@ static gid_t control_gid(const char *name)
 }
 
 /* Room for every control client plus the daemon's own descriptors. */
-static void raise_nofile(unsigned clients)
+/*
+ * Every device connection holds two descriptors (device and broker) when the
+ * data plane runs, every control client one; 1024 more for listeners,
+ * functions and files. Asks for
+ * that much, up to the hard limit, and says so when the hard limit caps it.
+ */
+static void raise_nofile(const struct tg_config *cfg)
 {
+	rlim_t want =
+		(rlim_t)cfg->control.max_clients + 2 * (rlim_t)cfg->limits.max_connections + 1024;
 	struct rlimit rl;
-	rlim_t want = (rlim_t)clients + 1024;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
 		return;
@@ -132,6 +139,16 @@ static void raise_nofile(unsigned clients)
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)want,
 			 strerror(errno));
+	else if (rl.rlim_cur < want)
+		log_warn("open file limit %llu (the hard limit) is below the %llu that "
+			 "limits.max_connections %u needs: about %llu devices fit",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+			 cfg->limits.max_connections,
+			 (unsigned long long)(rl.rlim_cur > 1024 + cfg->control.max_clients ?
+						      (rl.rlim_cur - 1024 -
+						       cfg->control.max_clients) /
+							      2 :
+						      0));
 }
 
 /* The signals the main thread takes with sigwaitinfo(). */
@@ -455,7 +472,7 @@ int main(int argc, char **argv)
 			signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile(cfg->control.max_clients);
+	raise_nofile(cfg);
 
 	ret = run(cfg, takeover);
 	config_free(cfg);

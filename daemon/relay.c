@@ -28,7 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
-#include "guard.h"
+#include "http_conn.h"
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
@@ -132,6 +132,10 @@ void relay_device_error(struct conn *c)
 
 void relay_broker_lost(struct conn *c, const char *why)
 {
+	if (c->state == CONN_HTTP) {
+		http_conn_broker_lost(c, why);
+		return;
+	}
 	log_info("conn %s:%u client %s: broker: %s", c->peer_ip, c->peer_port,
 		 c->client_id ? c->client_id : "-", why);
 	if (c->state == CONN_UPSTREAM)
@@ -155,9 +159,28 @@ static int parse_connect(const struct conn *c, struct mqtt_packet *p)
 	return mqtt_parse(&f, 0, p, &d) == MQTT_OK ? 0 : -EINVAL;
 }
 
+/*
+ * A NUL-terminated copy of a string view of a received packet. The view
+ * ends where the field ends, in a receive buffer that holds no terminator
+ * and may end right there: it is copied by its length, never read as a C
+ * string (strndup is, under ASan's strict_string_checks, and reads on into
+ * whatever follows the packet).
+ */
+static char *view_dup(struct mqtt_str s)
+{
+	char *p = malloc((size_t)s.len + 1);
+
+	if (p) {
+		memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
 static void on_connect(struct conn *c, const struct mqtt_packet *p)
 {
 	const struct mqtt_connect *k = &p->connect;
+	int ret;
 
 	c->version = k->version;
 	c->keep_alive = k->keep_alive;
@@ -167,7 +190,7 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	memcpy(c->connect_raw, p->raw, p->raw_len);
 	c->connect_len = p->raw_len;
 	if (k->client_id.len) {
-		c->client_id = strndup(k->client_id.ptr, k->client_id.len);
+		c->client_id = view_dup(k->client_id);
 	} else {
 		c->client_id_assigned = true;
 		if (asprintf(&c->client_id, "tg-%s", c->conn_id) < 0)
@@ -176,7 +199,7 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	if (!c->client_id)
 		goto nomem;
 	if (k->will) {
-		c->will_topic = strndup(k->will_topic.ptr, k->will_topic.len);
+		c->will_topic = view_dup(k->will_topic);
 		if (!c->will_topic)
 			goto nomem;
 		c->connect_attrs |= POLICY_CA_LAST_WILL;
@@ -184,11 +207,12 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	if (!k->clean_start)
 		c->connect_attrs |= POLICY_CA_PERSISTENT_CONNECT;
 	c->state = CONN_AUTH;
-	if (guard_banned(conn_shared(c)->guard, c->peer_ip)) {
+	ret = conn_auth_submit(c, false);
+	if (ret == -EACCES) {
 		refuse(c, MQTT_V3_NOT_AUTHORIZED, MQTT_RC_BANNED, "BANNED", "the source is banned");
 		return;
 	}
-	if (conn_auth_submit(c, false)) {
+	if (ret) {
 		refuse(c, MQTT_V3_SERVER_UNAVAILABLE, MQTT_RC_SERVER_BUSY, "SERVER_ERROR",
 		       "the auth engine did not take the request");
 		return;
@@ -292,6 +316,10 @@ void relay_auth_done(struct conn *c, struct auth_result *res)
 	enum policy_result r;
 	uint64_t now;
 
+	if (c->state == CONN_HTTP) {
+		http_conn_auth_done(c, res);
+		return;
+	}
 	if (c->refreshing) {
 		on_refresh(c, res);
 		return;
@@ -556,6 +584,10 @@ void relay_broker_packet(struct conn *c, const struct mqtt_packet *p)
 {
 	struct mqtt_packet comp = { 0 };
 
+	if (c->state == CONN_HTTP) {
+		http_conn_broker_packet(c, p);
+		return;
+	}
 	if (c->state == CONN_UPSTREAM) {
 		if (p->type == MQTT_CONNACK)
 			on_connack(c, p);

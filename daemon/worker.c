@@ -41,6 +41,7 @@
 #include "conn.h"
 #include "evlog.h"
 #include "guard.h"
+#include "http_conn.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -66,6 +67,7 @@ enum op {
 
 #define TICK_MS 100
 #define CLOSE_LINGER_MS 2000
+#define LINGER_READ_MS 1000 /* reading what a closed device still sends */
 #define STOP_GRACE_MS 2500
 #define RING_ENTRIES 1024
 #define RECV_BUFS 512
@@ -258,6 +260,8 @@ static uint64_t conn_deadline(const struct conn *c)
 	case CONN_WAIT_CONNECT:
 	case CONN_AUTH:
 		return c->accepted_ms + conn_shared(c)->cfg->limits.connect_timeout_ms;
+	case CONN_HTTP:
+		return http_conn_deadline(c);
 	case CONN_UPSTREAM:
 		return c->up_deadline_ms;
 	case CONN_RELAY:
@@ -295,6 +299,9 @@ static void conn_timer_fire(struct conn *c, uint64_t now)
 		log_debug("conn %s: no MQTT CONNECT within %u ms", c->peer_ip,
 			  conn_shared(c)->cfg->limits.connect_timeout_ms);
 		conn_close(c, "CONNECT_TIMEOUT");
+		break;
+	case CONN_HTTP:
+		http_conn_timer(c, now);
 		break;
 	case CONN_UPSTREAM:
 		relay_broker_lost(c, "the broker did not answer CONNECT in time");
@@ -427,6 +434,8 @@ void conn_close(struct conn *c, const char *reason)
 	c->close_reason = reason;
 	c->close_by_ms = worker_now_ms() + CLOSE_LINGER_MS;
 	conn_timer_update(c);
+	if (c->ws)
+		ws_conn_closing(c);
 	dev_flush(c);
 	conn_close_progress(c);
 }
@@ -446,6 +455,20 @@ static void conn_close_progress(struct conn *c)
 		!c->up_out.inflight;
 	if (!drained && c->close_by_ms)
 		return;
+	/*
+	 * Lingering close: once the answer is out, shut the write side only and
+	 * drop what the device still sends until it closes or LINGER_READ_MS
+	 * pass. Closing with unread input makes the kernel answer with a reset,
+	 * which can destroy our last answer before the device reads it (a 413
+	 * to a client still sending its body).
+	 */
+	if (drained && !c->eof && !c->lingering && c->fd >= 0 && c->recv_armed) {
+		c->lingering = true;
+		shutdown(c->fd, SHUT_WR);
+		c->close_by_ms = worker_now_ms() + LINGER_READ_MS;
+		conn_timer_update(c);
+		return;
+	}
 	c->shut = true;
 	if (c->fd >= 0) {
 		shutdown(c->fd, SHUT_RDWR);
@@ -489,6 +512,13 @@ static void dev_flush(struct conn *c)
 }
 
 int conn_dev_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->ws)
+		return ws_conn_write(c, data, len);
+	return conn_dev_write_raw(c, data, len);
+}
+
+int conn_dev_write_raw(struct conn *c, const void *data, size_t len)
 {
 	size_t n;
 
@@ -602,7 +632,8 @@ int conn_up_connect(struct conn *c)
 
 static bool dev_processing(const struct conn *c)
 {
-	return c->state == CONN_WAIT_CONNECT || c->state == CONN_RELAY;
+	return c->state == CONN_WAIT_CONNECT || c->state == CONN_RELAY ||
+	       (c->state == CONN_HTTP && !http_conn_busy(c));
 }
 
 /* Runs the MQTT packets in @buf (@n bytes; may be c->pending-like storage
@@ -655,6 +686,12 @@ void conn_dev_pump(struct conn *c)
 			conn_close(c, "CLIENT_ERROR");
 			break;
 		}
+		if (c->state == CONN_HTTP) {
+			http_conn_input(c, plain, n);
+			continue;
+		}
+		if (c->ws)
+			n = ws_conn_decode(c, plain, n);
 		used = dev_packets(c, plain, n);
 		if (used < n && c->state != CONN_CLOSING &&
 		    obuf_append(&c->held, plain + used, n - used)) {
@@ -675,18 +712,14 @@ static void handshake_done(struct conn *c)
 	}
 	c->domain = info.domain_data;
 	c->sni = info.server_name;
-	if (info.proto != TLS_PROTO_MQTT) {
-		log_info("conn %s:%u: HTTP over TLS (sni %s) is not served yet; closing",
-			 c->peer_ip, c->peer_port, c->sni ? c->sni : "-");
-		evlog_emit(c, EVLOG_CONNECT, false, "PROTOCOL_NOT_SUPPORTED",
-			   "HTTP and WebSocket are not served yet");
-		tls_conn_shutdown(c->tls);
-		conn_close(c, "PROTOCOL_NOT_SUPPORTED");
-		return;
-	}
 	log_debug("conn %s:%u: %s %s %s%s sni %s", c->peer_ip, c->peer_port, info.version,
 		  info.cipher, info.group ? info.group : "", info.resumed ? " resumed" : "",
 		  c->sni ? c->sni : "-");
+	if (info.proto != TLS_PROTO_MQTT) {
+		if (http_conn_start(c))
+			conn_close(c, "SERVER_ERROR");
+		return;
+	}
 	c->state = CONN_WAIT_CONNECT;
 }
 
@@ -824,7 +857,8 @@ static bool recv_done(struct conn *c, struct io_uring_cqe *cqe, bool *armed, int
 		c->inflight--;
 	}
 	if (cqe->res == -ENOBUFS || (cqe->res > 0 && !more)) {
-		if (c->state != CONN_CLOSING && !*armed && arm_recv(c, fd, op))
+		if ((c->state != CONN_CLOSING || (c->lingering && !c->shut && op == OP_DEV_RECV)) &&
+		    !*armed && arm_recv(c, fd, op))
 			conn_close(c, "SERVER_ERROR");
 	}
 	return cqe->res > 0;
@@ -846,7 +880,10 @@ static void on_dev_recv(struct conn *c, struct io_uring_cqe *cqe)
 		return;
 	if (cqe->res == 0 || cqe->res == -ECONNRESET || cqe->res == -ECANCELED) {
 		c->eof = true;
-		conn_close(c, c->state == CONN_RELAY ? "CONNECTION_LOST" : "CLIENT_ERROR");
+		if (c->state == CONN_CLOSING)
+			conn_close_progress(c); /* the end of a lingering close */
+		else
+			conn_close(c, c->state == CONN_RELAY ? "CONNECTION_LOST" : "CLIENT_ERROR");
 		return;
 	}
 	log_debug("conn %s: recv: %s", c->peer_ip, strerror(-cqe->res));
@@ -1004,8 +1041,13 @@ int conn_auth_submit(struct conn *c, bool refresh)
 	struct auth_request req;
 	struct mqtt_packet pkt;
 	struct mqtt_diag diag;
+	struct auth_result *pre;
 	int ret;
 
+	if (!refresh && c->ws && (pre = ws_conn_take_preauth(c))) {
+		relay_auth_done(c, pre); /* the decision taken at the WebSocket upgrade */
+		return 0;
+	}
 	f.hdr_len = 2;
 	while (f.hdr_len < 5 && (c->connect_raw[f.hdr_len - 1] & 0x80))
 		f.hdr_len++;
@@ -1034,11 +1076,26 @@ int conn_auth_submit(struct conn *c, bool refresh)
 	req.source_ip = c->peer_ip;
 	req.source_port = c->peer_port;
 	memcpy(req.connection_id, c->conn_id, sizeof(req.connection_id));
-	ret = auth_submit(conn_shared(c)->eng, &req, c->w->mb, auth_done, c);
+	if (c->ws)
+		ws_conn_fill_request(c, &req);
+	ret = conn_auth_submit_req(c, &req);
+	if (ret)
+		return ret;
+	c->refreshing = refresh;
+	return 0;
+}
+
+int conn_auth_submit_req(struct conn *c, const struct auth_request *req)
+{
+	int ret;
+
+	/* A banned source's connections that were open before the ban. */
+	if (guard_banned(conn_shared(c)->guard, c->peer_ip))
+		return -EACCES;
+	ret = auth_submit(conn_shared(c)->eng, req, c->w->mb, auth_done, c);
 	if (ret)
 		return ret;
 	c->inflight++;
-	c->refreshing = refresh;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "policy.h"
 
 struct auth_engine;
+struct auth_request;
 struct auth_result;
 struct conn;
 struct dataplane;
@@ -69,12 +70,19 @@ uint8_t *conn_scratch(const struct conn *c);
  * up is closed. Returns 0 or -errno (the conn is then closing). */
 int conn_dev_write(struct conn *c, const void *data, size_t len);
 int conn_up_write(struct conn *c, const void *data, size_t len);
+/* conn_dev_write() without the WebSocket framing: bytes for TLS as they are. */
+int conn_dev_write_raw(struct conn *c, const void *data, size_t len);
+/* Submits an auth request for @c (HTTP front end); the answer comes through
+ * relay_auth_done(). Returns 0 or -errno: -EACCES when the source is banned
+ * (guard.h; its function is not invoked). */
+int conn_auth_submit_req(struct conn *c, const struct auth_request *req);
 /* Starts the close sequence (idempotent): output already queued for the
  * device is still sent. @reason is a static evlog reason code. */
 void conn_close(struct conn *c, const char *reason);
 /* Reconsiders the conn's deadlines after a state or timer change. */
 void conn_timer_update(struct conn *c);
-/* Submits the (re-)authorization of the conn's CONNECT credentials. */
+/* Submits the (re-)authorization of the conn's CONNECT credentials; -EACCES
+ * as conn_auth_submit_req(). */
 int conn_auth_submit(struct conn *c, bool refresh);
 /* Claims the conn's client id across all workers (decisions.md #19): a
  * connection that held it is closed with DISCONNECT 0x8E (MQTT 5). Returns 0

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "auth/creds.h"
+#include "b64.h"
 
 const char *auth_src_name(enum auth_src src)
 {
@@ -202,82 +203,6 @@ int auth_creds_find(const struct auth_request *req, const char *key, struct auth
 	return 0;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len,
-		       size_t *bad_at)
-{
-	size_t data = len, o = 0;
-	unsigned acc = 0, bits = 0;
-
-	while (data > 0 && len - data < 2 && in[data - 1] == '=')
-		data--;
-	/* Padding, when present, must complete the last quantum exactly. */
-	if (data < len && len % 4) {
-		*bad_at = len;
-		return -EINVAL;
-	}
-	if (data % 4 == 1) {
-		*bad_at = data;
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < data; i++) {
-		int v = b64val(in[i]);
-
-		if (v < 0) {
-			*bad_at = i;
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	*out_len = o;
-	return 0;
-}
-
-void auth_base64_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0, i = 0;
-
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
 int auth_signature_decode(const char *text, size_t len, unsigned char **sig, size_t *sig_len,
 			  char *err, size_t errlen)
 {
@@ -307,12 +232,12 @@ int auth_signature_decode(const char *text, size_t len, unsigned char **sig, siz
 		snprintf(err, errlen, "the token signature is empty");
 		goto out;
 	}
-	raw = malloc(len * 3 / 4 + 2);
+	raw = malloc(b64_decoded_max(len));
 	if (!raw) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (auth_base64_decode(text, len, raw, sig_len, &bad)) {
+	if (b64_decode(text, len, raw, sig_len, &bad)) {
 		snprintf(err, errlen, "the token signature is not standard base64 (offset %zu)",
 			 bad);
 		free(raw);

@@ -75,16 +75,6 @@ int auth_creds_find(const struct auth_request *req, const char *key, struct auth
 		    char *err, size_t errlen);
 
 /*
- * Standard base64 (RFC 4648 section 4, '+' and '/'), padding optional but
- * correct when present, no whitespace. @out needs room for @len * 3 / 4 + 2
- * bytes. Returns 0 or -EINVAL with the offending offset in *@bad_at.
- */
-int auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len,
-		       size_t *bad_at);
-/* Encodes with padding into @out (room for 4 * ((@len + 2) / 3) + 1), NUL-terminated. */
-void auth_base64_encode(const unsigned char *in, size_t len, char *out);
-
-/*
  * Decodes a token signature as devices send it: standard base64, possibly
  * percent-encoded on top (a '%' anywhere means it is). On success returns 0
  * and a malloc'd buffer in *@sig; else -EINVAL with a reason in @err, or

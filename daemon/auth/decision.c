@@ -109,6 +109,7 @@ struct auth_result *auth_result_from_decision(struct auth_decision *d, const cha
 	b->res.npolicy_documents = d->ndocs;
 	b->res.refresh_s = d->refresh_s;
 	b->res.disconnect_s = d->disconnect_s;
+	b->res.caching_for_http = d->caching_for_http;
 	auth_result_mark(&b->res, flags);
 	if (!d->is_authenticated)
 		snprintf(b->res.detail, sizeof(b->res.detail),

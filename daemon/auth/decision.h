@@ -26,6 +26,7 @@ struct auth_decision {
 	struct policy_set *policies; /* compiled @docs, when authenticated */
 	unsigned refresh_s;	     /* 0 when not authenticated */
 	unsigned disconnect_s;
+	bool caching_for_http; /* the deciding authorizer's enableCachingForHttp */
 };
 
 /* A zeroed decision with one reference, or NULL. */

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "auth/cache.h"
+#include "auth/creds.h"
 #include "auth/decision.h"
 #include "auth/event.h"
 #include "auth/htab.h"
@@ -220,6 +221,78 @@ int auth_engine_stats(struct auth_engine *eng, const char *authorizer_name, stru
 		rc = 0;
 	}
 	pthread_mutex_unlock(&eng->stats_lock);
+	return rc;
+}
+
+/* Credentials in HTTP requests. */
+
+/* @key in @req's headers or query string, malformed or not. */
+static bool http_names(const struct auth_request *req, const char *key)
+{
+	struct auth_value v;
+	char err[8];
+	int rc = auth_creds_find(req, key, &v, err, sizeof(err));
+
+	auth_value_clear(&v);
+	return rc != 0;
+}
+
+bool auth_engine_has_credentials(struct auth_engine *eng, const struct auth_request *req)
+{
+	const struct authorizer *a;
+	struct authz_snapshot *snap;
+	bool found;
+
+	if (http_names(req, AUTH_KEY_NAME) || http_names(req, AUTH_KEY_SIGNATURE))
+		return true;
+	snap = authz_snapshot_get(eng->reg);
+	a = req->default_authorizer ?
+		    authz_find(snap, req->default_authorizer, strlen(req->default_authorizer)) :
+		    snap->dflt;
+	found = a && a->token_key_name && http_names(req, a->token_key_name);
+	authz_snapshot_put(snap);
+	return found;
+}
+
+int auth_engine_http_credentials(struct auth_engine *eng, const struct auth_request *req,
+				 const char *authorizer, char **out, size_t *len)
+{
+	struct authz_snapshot *snap = authz_snapshot_get(eng->reg);
+	const struct authorizer *a = authz_find(snap, authorizer, strlen(authorizer));
+	const char *keys[3] = { AUTH_KEY_NAME, AUTH_KEY_SIGNATURE, NULL };
+	struct auth_value v[3] = { { 0 } };
+	size_t total = 0;
+	char err[8], *p;
+	int rc = -ENOENT;
+
+	if (!a || !a->token_key_name)
+		goto out;
+	keys[2] = a->token_key_name;
+	for (size_t i = 0; i < 3; i++) {
+		rc = auth_creds_find(req, keys[i], &v[i], err, sizeof(err));
+		if (rc < 0)
+			goto out;
+		total += 1 + sizeof(size_t) + v[i].len;
+	}
+	rc = -ENOMEM;
+	*out = p = malloc(total);
+	if (!p)
+		goto out;
+	/* Each: present or not, the length, the value. */
+	for (size_t i = 0; i < 3; i++) {
+		*p++ = v[i].data ? 1 : 0;
+		memcpy(p, &v[i].len, sizeof(size_t));
+		p += sizeof(size_t);
+		if (v[i].len)
+			memcpy(p, v[i].data, v[i].len);
+		p += v[i].len;
+	}
+	*len = total;
+	rc = 0;
+out:
+	for (size_t i = 0; i < 3; i++)
+		auth_value_clear(&v[i]);
+	authz_snapshot_put(snap);
 	return rc;
 }
 
@@ -524,6 +597,8 @@ static void flight_call_done(struct invoke_call *call)
 		rc = auth_response_decide(call->response, &eng->cfg, &d, detail, sizeof(detail));
 		if (rc)
 			st = rc == -ENOMEM ? AUTH_INTERNAL : AUTH_INVALID_RESPONSE;
+		else
+			d->caching_for_http = f->prep.caching_for_http;
 	}
 	json_decref(call->response);
 	call->response = NULL;

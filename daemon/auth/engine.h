@@ -148,6 +148,13 @@ struct auth_result {
 	size_t npolicy_documents;
 	unsigned refresh_s;
 	unsigned disconnect_s;
+	/*
+	 * With a function's decision: the deciding authorizer's
+	 * enableCachingForHttp. An HTTP front end may then reuse the decision
+	 * for later requests with the same credentials on the same keep-alive
+	 * connection for refresh_s (decisions.md #12).
+	 */
+	bool caching_for_http;
 	bool from_cache;
 	bool stale;	/* reused under staleGraceSeconds */
 	bool coalesced; /* shared another request's invocation */
@@ -216,5 +223,28 @@ struct auth_stats {
 
 /* Copies the counters of @authorizer_name; -ENOENT when it never had any. */
 int auth_engine_stats(struct auth_engine *eng, const char *authorizer_name, struct auth_stats *out);
+
+/*
+ * Whether the HTTP headers or query string of @req carry custom-auth data
+ * (decisions.md #9): the authorizer name, the token signature, or a token
+ * under the tokenKeyName of the authorizer @req goes to when it names none
+ * (its domain's default, else the registry's default), as a token-only
+ * request of an authorizer with signing disabled has. A value that is
+ * present but malformed counts: the engine refuses it with the reason.
+ * Reads the current registry; safe from any thread.
+ */
+bool auth_engine_has_credentials(struct auth_engine *eng, const struct auth_request *req);
+
+/*
+ * The custom-auth credentials in the HTTP headers and query string of @req
+ * for authorizer @authorizer, as one byte string that is equal for equal
+ * credentials: the authorizer name, the signature and the token under the
+ * authorizer's tokenKeyName, each absent or with its decoded value. Returns
+ * 0 with a malloc'd *@out of *@len bytes; -ENOENT when the authorizer is
+ * gone or has no tokenKeyName (nothing then tells one device's credentials
+ * from another's), -EINVAL when a value is malformed, -ENOMEM.
+ */
+int auth_engine_http_credentials(struct auth_engine *eng, const struct auth_request *req,
+				 const char *authorizer, char **out, size_t *len);
 
 #endif /* TG_DAEMON_AUTH_ENGINE_H */

@@ -15,6 +15,7 @@
 
 #include "auth/creds.h"
 #include "auth/event.h"
+#include "b64.h"
 #include "compiler.h"
 
 /* Sets @obj[@key] to the string @s (@len bytes); -EINVAL when not UTF-8. */
@@ -144,10 +145,10 @@ static json_t *mqtt_section(const struct auth_request *req, char *err, size_t er
 		       "the MQTT username", err, errlen))
 		goto err;
 	if (req->has_mqtt_password) {
-		b64 = malloc(4 * ((req->mqtt_password_len + 2) / 3) + 1);
+		b64 = malloc(b64_encoded_len(req->mqtt_password_len) + 1);
 		if (!b64)
 			goto err_nomem;
-		auth_base64_encode(req->mqtt_password, req->mqtt_password_len, b64);
+		b64_encode(req->mqtt_password, req->mqtt_password_len, b64);
 		if (json_object_set_new(mqtt, "password", json_string(b64)))
 			goto err_nomem;
 	}

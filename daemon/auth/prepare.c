@@ -247,6 +247,7 @@ enum auth_status auth_prepare(const struct auth_request *req, const struct authz
 		goto fail;
 	}
 	out->stale_grace_s = a->stale_grace_s;
+	out->caching_for_http = a->caching_for_http;
 	auth_value_clear(&token);
 	auth_value_clear(&sig);
 	return AUTH_OK;

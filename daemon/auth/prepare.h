@@ -23,6 +23,7 @@ struct auth_prep {
 	char authorizer[AUTHZ_NAME_BUF];
 	char *function_arn;	/* owned copy */
 	unsigned stale_grace_s; /* the authorizer's staleGraceSeconds */
+	bool caching_for_http;	/* its enableCachingForHttp */
 	json_t *event;		/* owned; without connectionMetadata */
 	/*
 	 * The cache and single-flight key: authorizer name, its lastModifiedDate

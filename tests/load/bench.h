@@ -18,6 +18,8 @@ typedef int (*bench_fn)(int argc, char **argv);
 int bench_policy(int argc, char **argv);
 /* tests/load/bench_xdp.c */
 int bench_xdp(int argc, char **argv);
+/* tests/load/bench_idle.c */
+int bench_idle(int argc, char **argv);
 /* tests/load/bench_synflood.c */
 int bench_synflood(int argc, char **argv);
 

@@ -21,6 +21,9 @@ static const struct bench_cmd cmds[] = {
 	{ "policy", bench_policy,
 	  "[--iterations N] [--out FILE]  policy engine: compile and evaluation cost" },
 	{ "xdp", bench_xdp, "[--repeat N] [--out FILE]  XDP filter: ns per frame (needs root)" },
+	{ "idle", bench_idle,
+	  "--port P --ca FILE --username U [--count N] [--gateway-pid PID] [--broker-pid PID] "
+	  "[--out FILE]  idle TLS MQTT connections: gateway RSS per connection" },
 	{ "synflood", bench_synflood,
 	  "--iface IF --dmac MAC --src IPV4 --dst IPV4 [--count N] [--seconds S]  raw SYN sender" },
 };

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "auth/creds.h"
+#include "b64.h"
 
 struct query_case {
 	const char *query;
@@ -209,7 +210,7 @@ static void test_base64(void **state)
 		const struct b64_case *c = &cases[i];
 		unsigned char out[16];
 		size_t len = 0, bad;
-		int rc = auth_base64_decode(c->in, strlen(c->in), out, &len, &bad);
+		int rc = b64_decode(c->in, strlen(c->in), out, &len, &bad);
 
 		if (rc != c->rc)
 			fail_msg("case %zu (%s): rc %d, want %d", i, c->in, rc, c->rc);
@@ -230,9 +231,9 @@ static void test_base64_round_trip(void **state)
 	for (size_t len = 0; len <= sizeof(in); len += 7) {
 		size_t n, bad;
 
-		auth_base64_encode(in, len, text);
+		b64_encode(in, len, text);
 		assert_int_equal(strlen(text), 4 * ((len + 2) / 3));
-		assert_int_equal(auth_base64_decode(text, strlen(text), back, &n, &bad), 0);
+		assert_int_equal(b64_decode(text, strlen(text), back, &n, &bad), 0);
 		assert_int_equal(n, len);
 		assert_memory_equal(back, in, len);
 	}

@@ -1078,6 +1078,43 @@ static void test_cache_refresh_invalidate(void **state)
 	auth_engine_free(eng);
 }
 
+/* The result says whether the deciding authorizer has enableCachingForHttp,
+ * whether the decision came from the function or from the cache. */
+static void test_caching_for_http(void **state)
+{
+	struct auth_engine *eng = engine_with(100, 5000, 16, 1000);
+	struct auth_request req;
+	struct auth_result *res;
+	char url[300], *sig;
+
+	snprintf(url, sizeof(url), "unix:%s", path_in("unix.sock"));
+	apply_ok("CreateAuthorizer",
+		 json_pack("{s:s, s:s, s:s, s:{s:s}, s:b}", "authorizerName", "httpcache",
+			   "authorizerFunctionArn", url, "tokenKeyName", "token",
+			   "tokenSigningPublicKeys", "k1", pubkey_pem, "enableCachingForHttp", 1));
+	for (int i = 0; i < 2; i++) {
+		res = call_signed(eng, "httpcache", "allow-hc", 0);
+		expect_status(res, AUTH_OK, NULL);
+		assert_int_equal(res->from_cache, i == 1);
+		assert_true(res->caching_for_http);
+		auth_result_put(res);
+		res = call_signed(eng, "unix", "allow-hc", 0);
+		expect_status(res, AUTH_OK, NULL);
+		assert_int_equal(res->from_cache, i == 1);
+		assert_false(res->caching_for_http);
+		auth_result_put(res);
+	}
+	/* A refusal without a decision offers nothing to reuse. */
+	sig = sign("another-token");
+	req = explicit_req("httpcache", "allow-hc", sig);
+	res = auth_call(eng, &req);
+	expect_status(res, AUTH_BAD_SIGNATURE, NULL);
+	assert_false(res->caching_for_http);
+	auth_result_put(res);
+	free(sig);
+	auth_engine_free(eng);
+}
+
 struct collect {
 	int n;
 	int busy;
@@ -1272,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_shutdown_completes_pending),
 		cmocka_unit_test(test_stale_grace),
+		cmocka_unit_test(test_caching_for_http),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

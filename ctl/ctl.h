@@ -46,4 +46,11 @@ int cmd_get_authorizer_statistics(const struct ctl_global *g, int argc, char **a
 /* ctl/cmd_policy.c */
 int cmd_test_authorization(const struct ctl_global *g, int argc, char **argv);
 
+/* ctl/cmd_bans.c: the XDP filter and the daemon */
+int cmd_create_ban(const struct ctl_global *g, int argc, char **argv);
+int cmd_delete_ban(const struct ctl_global *g, int argc, char **argv);
+int cmd_list_bans(const struct ctl_global *g, int argc, char **argv);
+int cmd_get_xdp_statistics(const struct ctl_global *g, int argc, char **argv);
+int cmd_reload(const struct ctl_global *g, int argc, char **argv);
+
 #endif /* TG_CTL_CTL_H */

@@ -40,6 +40,11 @@ static const struct ctl_cmd commands[] = {
 	{ "test-invoke-authorizer", cmd_test_invoke_authorizer },
 	{ "get-authorizer-statistics", cmd_get_authorizer_statistics },
 	{ "test-authorization", cmd_test_authorization },
+	{ "create-ban", cmd_create_ban },
+	{ "delete-ban", cmd_delete_ban },
+	{ "list-bans", cmd_list_bans },
+	{ "get-xdp-statistics", cmd_get_xdp_statistics },
+	{ "reload", cmd_reload },
 };
 
 static const char *const outputs[] = {

@@ -269,8 +269,14 @@ int bpf_xdp_prog_fd(const struct bpf_xdp *x)
 int bpf_xdp_attach_iface(struct bpf_xdp *x, const char *ifname, enum bpf_xdp_mode *mode, char *err,
 			 size_t errsz)
 {
+	return bpf_xdp_attach_iface_as(x, ifname, BPF_XDP_MODE_AUTO, mode, err, errsz);
+}
+
+int bpf_xdp_attach_iface_as(struct bpf_xdp *x, const char *ifname, enum bpf_xdp_mode want,
+			    enum bpf_xdp_mode *mode, char *err, size_t errsz)
+{
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
-	int prog = bpf_xdp_prog_fd(x), ifindex, fd, native_err;
+	int prog = bpf_xdp_prog_fd(x), ifindex, fd = -EOPNOTSUPP, native_err;
 	struct xdp_iface *xi;
 
 	ifindex = (int)if_nametoindex(ifname);
@@ -288,9 +294,10 @@ int bpf_xdp_attach_iface(struct bpf_xdp *x, const char *ifname, enum bpf_xdp_mod
 		snprintf(err, errsz, "interface '%s': more than %d interfaces", ifname, IFACES_MAX);
 		return -E2BIG;
 	}
-	fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
+	if (want != BPF_XDP_MODE_GENERIC)
+		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
 	native_err = fd;
-	if (fd < 0) {
+	if (fd < 0 && want != BPF_XDP_MODE_NATIVE) {
 		lo.flags = XDP_FLAGS_SKB_MODE;
 		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
 	}
@@ -367,6 +374,24 @@ int bpf_xdp_ban_add(struct bpf_xdp *x, const struct bans_prefix *p, unsigned sec
 	if (seconds)
 		ban.expires_ns = mono_ns() + (uint64_t)seconds * NS_PER_S;
 	return bpf_map__update_elem(map, &key, (size_t)ksz, &ban, sizeof(ban), BPF_ANY);
+}
+
+int bpf_xdp_banned(struct bpf_xdp *x, const struct bans_prefix *p)
+{
+	struct bans_prefix host = *p;
+	struct tg_ban ban;
+	struct tg_lpm6 key;
+	struct bpf_map *map;
+	int ksz;
+
+	host.len = p->family == AF_INET ? 32 : 128;
+	ksz = ban_key(x, &host, &map, &key);
+	if (ksz < 0)
+		return -EINVAL;
+	/* A lookup in an LPM trie returns the longest prefix matching the key. */
+	if (bpf_map__lookup_elem(map, &key, (size_t)ksz, &ban, sizeof(ban), 0))
+		return 0;
+	return !ban.expires_ns || ban.expires_ns > mono_ns();
 }
 
 int bpf_xdp_ban_del(struct bpf_xdp *x, const struct bans_prefix *p)

@@ -52,6 +52,7 @@ void bpf_xdp_free(struct bpf_xdp *x);
 int bpf_xdp_prog_fd(const struct bpf_xdp *x);
 
 enum bpf_xdp_mode {
+	BPF_XDP_MODE_AUTO = 0,	 /* native, else generic (bpf_xdp_attach_iface_as() only) */
 	BPF_XDP_MODE_NATIVE = 1, /* driver mode */
 	BPF_XDP_MODE_GENERIC,	 /* SKB mode, the fallback */
 };
@@ -63,6 +64,9 @@ enum bpf_xdp_mode {
  */
 int bpf_xdp_attach_iface(struct bpf_xdp *x, const char *ifname, enum bpf_xdp_mode *mode, char *err,
 			 size_t errsz);
+/* As bpf_xdp_attach_iface(), in mode @want only unless it is BPF_XDP_MODE_AUTO. */
+int bpf_xdp_attach_iface_as(struct bpf_xdp *x, const char *ifname, enum bpf_xdp_mode want,
+			    enum bpf_xdp_mode *mode, char *err, size_t errsz);
 /* Detaches from @ifname if this handle attached there; -ENOENT otherwise. */
 int bpf_xdp_detach_iface(struct bpf_xdp *x, const char *ifname);
 
@@ -77,6 +81,11 @@ int bpf_xdp_set_port(struct bpf_xdp *x, uint16_t port, uint32_t flags);
  */
 int bpf_xdp_ban_add(struct bpf_xdp *x, const struct bans_prefix *p, unsigned seconds,
 		    uint32_t reason);
+/*
+ * 1 when the longest ban prefix covering host @p (any len; the address is
+ * what counts) is live, 0 when there is none or it expired, -EINVAL.
+ */
+int bpf_xdp_banned(struct bpf_xdp *x, const struct bans_prefix *p);
 /* Removes the ban of exactly @p; -ENOENT if there is none. */
 int bpf_xdp_ban_del(struct bpf_xdp *x, const struct bans_prefix *p);
 

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -762,6 +763,95 @@ static int p_lambda(struct parse *ps, const struct kw *kw, yaml_node_t *node, vo
 	return ret;
 }
 
+/* ---- xdp ------------------------------------------------------------------- */
+
+/* xdp.interfaces: a list of interface names (IFNAMSIZ - 1 bytes at most). */
+static int p_interfaces(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+			const char *path)
+{
+	struct tg_config *cfg = container_of(dst, struct tg_config, xdp.interfaces);
+	long n = list_items(ps, node, path, CONFIG_MAX_XDP_IFACES, "interface names");
+
+	if (n < 0)
+		return -1;
+	cfg->xdp.interfaces = calloc((size_t)n + 1, sizeof(char *));
+	if (!cfg->xdp.interfaces) {
+		report(ps, node, path, "out of memory");
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it =
+			yaml_document_get_node(ps->doc, node->data.sequence.items.start[i]);
+		const char *s = it ? scalar(ps, it, path) : NULL;
+
+		if (!s)
+			return -1;
+		if (strlen(s) >= IF_NAMESIZE || strchr(s, '/') || isspace((unsigned char)*s)) {
+			report(ps, it, path, "'%.40s' is not an interface name", s);
+			return -1;
+		}
+		for (size_t j = 0; j < cfg->xdp.ninterfaces; j++) {
+			if (!strcmp(cfg->xdp.interfaces[j], s)) {
+				report(ps, it, path, "interface %s is listed twice", s);
+				return -1;
+			}
+		}
+		if (set_string(ps, it, path, &cfg->xdp.interfaces[cfg->xdp.ninterfaces], s))
+			return -1;
+		cfg->xdp.ninterfaces++;
+	}
+	return 0;
+}
+
+static int p_xdp_mode(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		      const char *path)
+{
+	static const char *const names[] = {
+		[TG_XDP_AUTO] = "auto", [TG_XDP_NATIVE] = "native", [TG_XDP_GENERIC] = "generic"
+	};
+	const char *s = scalar(ps, node, path);
+
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*(enum tg_xdp_mode *)dst = (enum tg_xdp_mode)i;
+			return 0;
+		}
+	}
+	report(ps, node, path, "expects auto, native or generic, got '%.40s'", s);
+	return -1;
+}
+
+/* A list of ports 1..65535, at most kw->max of them, none twice. */
+static int p_ports(struct parse *ps, const struct kw *kw, yaml_node_t *node, void *dst,
+		   const char *path)
+{
+	static const struct kw port_kw = { "port", p_uint, 0, 1, 65535 };
+	struct tg_ports *ports = dst;
+	long n = list_items(ps, node, path, kw->max, "port numbers");
+
+	if (n < 0)
+		return -1;
+	ports->n = 0;
+	for (long i = 0; i < n; i++) {
+		yaml_node_t *it =
+			yaml_document_get_node(ps->doc, node->data.sequence.items.start[i]);
+		unsigned long long v;
+
+		if (!it || parse_number(ps, &port_kw, it, path, &v))
+			return -1;
+		for (size_t j = 0; j < ports->n; j++) {
+			if (ports->v[j] == v) {
+				report(ps, it, path, "port %llu is listed twice", v);
+				return -1;
+			}
+		}
+		ports->v[ports->n++] = (unsigned short)v;
+	}
+	return 0;
+}
+
 /* ---- the tables ----------------------------------------------------------- */
 
 #define CFG(field) offsetof(struct tg_config, field)
@@ -819,6 +909,26 @@ static const struct kw upstream_kws[] = {
 	{ NULL },
 };
 
+static const struct kw xdp_ban_kws[] = {
+	{ "failures", p_uint, CFG(xdp.ban.failures), 1, 1000000 },
+	{ "window_seconds", p_uint, CFG(xdp.ban.window_s), 1, 86400 },
+	{ "ban_seconds", p_uint, CFG(xdp.ban.ban_s), 0, 31536000 },
+	{ NULL },
+};
+
+static const struct kw xdp_kws[] = {
+	{ "interfaces", p_interfaces, CFG(xdp.interfaces) },
+	{ "mode", p_xdp_mode, CFG(xdp.mode) },
+	{ "strict", p_bool, CFG(xdp.strict) },
+	{ "allowed_ports", p_ports, CFG(xdp.allowed), 0, CONFIG_MAX_PORTS },
+	{ "management_ports", p_ports, CFG(xdp.management), 0, CONFIG_MAX_MGMT_PORTS },
+	{ "syn_rate", p_uint, CFG(xdp.syn_rate), 0, 10000000 },
+	{ "syn_burst", p_uint, CFG(xdp.syn_burst), 1, 10000000 },
+	{ "pin_dir", p_abs_path, CFG(xdp.pin_dir), 0, PATH_MAX - 64 },
+	{ "ban", NULL, 0, 0, 0, xdp_ban_kws },
+	{ NULL },
+};
+
 static const struct kw top_kws[] = {
 	{ "account_id", p_account, CFG(account_id) },
 	{ "region", p_region, CFG(region) },
@@ -833,6 +943,7 @@ static const struct kw top_kws[] = {
 	{ "default_domain", p_text, CFG(default_domain_name), 0, TLS_NAME_MAX },
 	{ "upstream", NULL, 0, 0, 0, upstream_kws },
 	{ "workers", p_uint, CFG(workers), 0, 1024 },
+	{ "xdp", NULL, 0, 0, 0, xdp_kws },
 	{ NULL },
 };
 
@@ -915,6 +1026,13 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->default_domain = -1;
 	cfg->upstream.port = 1883;
 	cfg->upstream.connect_timeout_ms = 5000;
+	cfg->xdp.management = (struct tg_ports){ .v = { 22 }, .n = 1 };
+	cfg->xdp.syn_rate = 200;
+	cfg->xdp.syn_burst = 400;
+	cfg->xdp.ban.failures = 20;
+	cfg->xdp.ban.window_s = 60;
+	cfg->xdp.ban.ban_s = 600;
+	cfg->xdp.pin_dir = strdup("/sys/fs/bpf/tollgate");
 	cfg->listeners = calloc(CONFIG_MAX_LISTENERS, sizeof(*cfg->listeners));
 	if (!cfg->listeners)
 		return -ENOMEM;
@@ -926,7 +1044,8 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->upstream.url = strdup("mqtt://127.0.0.1:1883");
 	cfg->upstream.host = strdup("127.0.0.1");
 	return cfg->path && cfg->region && cfg->state_dir && cfg->control.socket &&
-			       cfg->control.group && cfg->upstream.url && cfg->upstream.host ?
+			       cfg->control.group && cfg->upstream.url && cfg->upstream.host &&
+			       cfg->xdp.pin_dir ?
 		       0 :
 		       -ENOMEM;
 }
@@ -1097,6 +1216,10 @@ void config_free(struct tg_config *cfg)
 	free(cfg->upstream.username);
 	free(cfg->upstream.password);
 	free(cfg->upstream.client_id_prefix);
+	for (size_t i = 0; i < cfg->xdp.ninterfaces; i++)
+		free(cfg->xdp.interfaces[i]);
+	free(cfg->xdp.interfaces);
+	free(cfg->xdp.pin_dir);
 	free(cfg->control.socket);
 	free(cfg->control.group);
 	free(cfg->state_file);

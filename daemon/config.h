@@ -26,6 +26,22 @@
 #define CONFIG_MAX_LISTENERS 16
 #define CONFIG_MAX_DOMAINS 64
 #define CONFIG_MAX_DOMAIN_NAMES 32
+#define CONFIG_MAX_XDP_IFACES 16
+#define CONFIG_MAX_PORTS 64
+#define CONFIG_MAX_MGMT_PORTS 4 /* TG_MGMT_MAX */
+
+/* How XDP is attached (xdp.mode). */
+enum tg_xdp_mode {
+	TG_XDP_AUTO,	/* native, else generic */
+	TG_XDP_NATIVE,	/* native only: an interface without driver support is an error */
+	TG_XDP_GENERIC, /* generic (SKB) mode only */
+};
+
+/* A list of TCP/UDP ports. */
+struct tg_ports {
+	unsigned short v[CONFIG_MAX_PORTS];
+	size_t n;
+};
 
 /* One TLS listening address (decisions.md #15, #17). */
 struct tg_listener {
@@ -113,6 +129,22 @@ struct tg_config {
 	int default_domain;	   /* index into domains for clients sending no SNI, -1 = refuse */
 	struct tg_upstream upstream;
 	unsigned workers; /* worker threads; 0 = one per CPU */
+	struct {
+		char **interfaces; /* XDP filter attached here; none: XDP off */
+		size_t ninterfaces;
+		enum tg_xdp_mode mode;
+		bool strict;		 /* drop TCP/UDP to ports neither allowed nor listened on */
+		struct tg_ports allowed; /* TCP+UDP ports passed in strict mode */
+		struct tg_ports management; /* never filtered (default [22]), at most 4 */
+		unsigned syn_rate;	    /* SYNs/s per source to listener ports; 0 = no budget */
+		unsigned syn_burst;	    /* SYN bucket size */
+		char *pin_dir;		    /* bpffs directory of the pinned maps */
+		struct {
+			unsigned failures; /* auth/signature failures in a window that ban */
+			unsigned window_s;
+			unsigned ban_s; /* ban length; 0 = permanent */
+		} ban;
+	} xdp;
 };
 
 /* The messages of a failed load, each "FILE:LINE: KEY: reason". */

@@ -36,6 +36,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +56,7 @@
 #include "auth/engine.h"
 #include "auth/registry.h"
 #include "compiler.h"
+#include "ctl_bans.h"
 #include "ctl_invoke.h"
 #include "ctl_proto.h"
 #include "ctl_server.h"
@@ -366,15 +368,41 @@ static int op_statistics(struct ctl_server *srv, struct client *c, const char *o
 	return client_reply(srv, c, ctl_stats_reply(name, &st));
 }
 
+static int op_bans(struct ctl_server *srv, struct client *c, const char *op, const json_t *args)
+{
+	return client_reply(srv, c, ctl_bans_op(srv->cfg.guard, op, args));
+}
+
+/* SIGHUP to the daemon itself: its main thread takes it (the signal is blocked
+ * in every thread) and starts the hand-over. */
+static int op_reload(struct ctl_server *srv, struct client *c, const char *op, const json_t *args)
+{
+	if (kill(getpid(), SIGHUP) == -1)
+		return client_error(srv, c, "ServiceUnavailableException", "cannot reload: %s",
+				    strerror(errno));
+	log_info("control: client %llu: reload requested", (unsigned long long)c->id);
+	return client_reply(srv, c, ctl_reply_ok(json_object()));
+}
+
 static const struct {
 	const char *name;
 	ctl_op_fn fn;
 } ops[] = {
-	{ "CreateAuthorizer", op_registry },	      { "UpdateAuthorizer", op_registry },
-	{ "DescribeAuthorizer", op_registry },	      { "ListAuthorizers", op_registry },
-	{ "DeleteAuthorizer", op_registry },	      { "SetDefaultAuthorizer", op_registry },
-	{ "DescribeDefaultAuthorizer", op_registry }, { "ClearDefaultAuthorizer", op_registry },
-	{ "TestInvokeAuthorizer", op_test_invoke },   { "GetAuthorizerStatistics", op_statistics },
+	{ "CreateAuthorizer", op_registry },
+	{ "UpdateAuthorizer", op_registry },
+	{ "DescribeAuthorizer", op_registry },
+	{ "ListAuthorizers", op_registry },
+	{ "DeleteAuthorizer", op_registry },
+	{ "SetDefaultAuthorizer", op_registry },
+	{ "DescribeDefaultAuthorizer", op_registry },
+	{ "ClearDefaultAuthorizer", op_registry },
+	{ "TestInvokeAuthorizer", op_test_invoke },
+	{ "GetAuthorizerStatistics", op_statistics },
+	{ "CreateBan", op_bans },
+	{ "DeleteBan", op_bans },
+	{ "ListBans", op_bans },
+	{ "GetXdpStatistics", op_bans },
+	{ "Reload", op_reload },
 };
 
 /* Decodes and dispatches the complete frame in c->in. */

@@ -3,7 +3,9 @@
  * The control socket endpoint of tollgated: a Unix stream socket served by
  * one thread with epoll. Requests and replies are ctl_proto frames; each
  * operation is a row of a dispatch table (the registry's operations,
- * TestInvokeAuthorizer, GetAuthorizerStatistics).
+ * TestInvokeAuthorizer, GetAuthorizerStatistics, the bans of ctl_bans.h, and
+ * Reload, which raises SIGHUP in the daemon: the main thread then hands over
+ * to a new process (daemon/main.c).
  *
  * Shutdown with an engine: ctl_server_stop() (no more submissions), then
  * auth_engine_free() (which completes what is pending), then
@@ -18,6 +20,7 @@
 struct auth_engine;
 struct authz_registry;
 struct ctl_server;
+struct guard;
 
 #define CTL_SERVER_NO_GROUP ((gid_t)-1)
 
@@ -30,6 +33,7 @@ struct ctl_server_config {
 	struct authz_registry *reg; /* borrowed */
 	struct auth_engine *engine; /* borrowed; NULL: the engine's operations are unavailable */
 	size_t max_token_len;	    /* TestInvokeAuthorizer's token limit */
+	struct guard *guard;	    /* borrowed; NULL: the ban operations are unavailable */
 };
 
 /*

@@ -1,9 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * tollgated: options, configuration, start-up in dependency order, then the
- * main thread waits for signals while the other threads serve:
+ * main thread waits for signals while the other threads serve (and deletes
+ * expired XDP bans every GC_INTERVAL_S):
  *   SIGTERM, SIGINT  clean shutdown (the control socket file is removed)
- *   SIGHUP           logged as a reload request
+ *   SIGHUP           reload: hand over to a new process (also `tollgatectl reload`)
+ *
+ * Hand-over (zero downtime): `tollgated --takeover[=PID]` started while the
+ * old daemon runs brings up its data plane first; its listeners join the
+ * old SO_REUSEPORT groups and take the pinned steering slots (steer.h), so
+ * new connections reach it from then on. With PID it then sends SIGTERM to
+ * the old daemon (else the operator does); the old one closes its listeners
+ * (queued connections migrate) and its device connections. The new process
+ * waits until the old control socket is gone, then binds its own and
+ * attaches XDP (the old filter detached on exit; pinned bans stayed).
+ * SIGHUP makes the daemon start `/proc/self/exe --takeover=<its pid>` with
+ * the same configuration: a new binary and configuration take effect; the
+ * old process keeps serving if the new one fails before taking over.
  * Signals are blocked in every thread (the mask is set before any thread
  * starts) and taken synchronously with sigwaitinfo(), so no handler runs
  * concurrently with anything.
@@ -20,11 +33,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "auth/engine.h"
 #include "auth/registry.h"
 #include "config.h"
 #include "ctl_server.h"
+#include "guard.h"
 #include "log.h"
 #include "policy.h"
 #include "tls.h"
@@ -33,9 +50,11 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: tollgated [-c FILE] [--check-config]\n"
+		"Usage: tollgated [-c FILE] [--check-config] [--takeover[=PID]]\n"
 		"  -c, --config FILE     configuration file (default %s)\n"
 		"  -t, --check-config    validate the configuration, print every error, exit 0 or 1\n"
+		"  -T, --takeover[=PID]  take over from a running tollgated (SIGTERM to PID once\n"
+		"                        serving), waiting for its control socket to go\n"
 		"  -h, --help            this text\n",
 		CONFIG_DEFAULT_PATH);
 }
@@ -139,20 +158,52 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD); /* a successor that failed is reaped */
 }
 
-/* Blocks until SIGTERM or SIGINT; logs SIGHUP. */
-static void wait_for_stop(void)
+#define GC_INTERVAL_S 10
+#define TAKEOVER_WAIT_MS 30000 /* for the old daemon's control socket to go */
+
+/* Starts `/proc/self/exe -c PATH --takeover=<our pid>`; it sends us SIGTERM once serving. */
+static void spawn_successor(const struct tg_config *cfg)
 {
+	char takeover[32];
+	pid_t pid;
+
+	snprintf(takeover, sizeof(takeover), "--takeover=%d", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { "tollgated", "-c", cfg->path, takeover, NULL };
+
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "tollgated: reload: exec: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0)
+		log_err("reload: fork: %s", strerror(errno));
+	else
+		log_info("reload: started pid %d to take over", (int)pid);
+}
+
+/* Blocks until SIGTERM or SIGINT; SIGHUP starts a successor; expired bans go meanwhile. */
+static void wait_for_stop(const struct tg_config *cfg, struct guard *guard)
+{
+	const struct timespec gc = { .tv_sec = GC_INTERVAL_S };
 	sigset_t set;
 
 	control_signals(&set);
 	for (;;) {
 		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
+		int sig = sigtimedwait(&set, &si, &gc);
 
-		if (sig == SIGHUP) {
+		if (sig == -1) {
+			guard_gc(guard);
+		} else if (sig == SIGCHLD) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		} else if (sig == SIGHUP) {
 			log_info("reload requested (SIGHUP from pid %d)", (int)si.si_pid);
+			spawn_successor(cfg);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: shutting down", strsignal(sig));
 			return;
@@ -165,6 +216,7 @@ struct daemon {
 	struct authz_registry *reg;
 	struct policy_cache *policies; /* NULL when policy_cache_entries is 0 */
 	struct auth_engine *engine;
+	struct guard *guard;
 	struct ctl_server *ctl;
 	struct dataplane *dp; /* NULL when no domain is configured */
 };
@@ -199,10 +251,30 @@ static int start_auth(const struct tg_config *cfg, struct daemon *d)
 		log_err("auth engine: %s", strerror(errno));
 		return -1;
 	}
+	d->guard = guard_new(cfg);
+	if (!d->guard) {
+		log_err("failure tracker: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
-static int start_control(const struct tg_config *cfg, struct daemon *d)
+/* XDP is optional: without it the daemon runs unfiltered, with a warning. */
+static void start_xdp(struct daemon *d)
+{
+	char err[512];
+	int rc = guard_attach(d->guard, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		log_info("xdp: %s; the XDP filter is off", err);
+	else if (rc && !guard_active(d->guard))
+		log_warn("xdp: %s; running without the XDP filter (no SYN budget, no bans)", err);
+	else if (rc)
+		log_warn("xdp: not on every interface: %s", err);
+}
+
+/* @wait_ms > 0: the socket may still be the old daemon's; retry until it is gone. */
+static int start_control(const struct tg_config *cfg, struct daemon *d, unsigned wait_ms)
 {
 	struct ctl_server_config scfg = {
 		.socket_path = cfg->control.socket,
@@ -213,11 +285,19 @@ static int start_control(const struct tg_config *cfg, struct daemon *d)
 		.reg = d->reg,
 		.engine = d->engine,
 		.max_token_len = cfg->limits.token_bytes,
+		.guard = d->guard,
 	};
+	const struct timespec step = { .tv_nsec = 100 * 1000000L };
 	char err[512];
 	int ret;
 
-	d->ctl = ctl_server_new(&scfg, err, sizeof(err));
+	for (;;) {
+		d->ctl = ctl_server_new(&scfg, err, sizeof(err));
+		if (d->ctl || wait_ms < 100)
+			break;
+		nanosleep(&step, NULL);
+		wait_ms -= 100;
+	}
 	if (!d->ctl) {
 		log_err("control socket: %s", err);
 		return -1;
@@ -239,7 +319,7 @@ static int start_dataplane(const struct tg_config *cfg, struct daemon *d)
 		log_info("no domains configured: the data plane is off");
 		return 0;
 	}
-	d->dp = dataplane_start(cfg, d->engine, err, sizeof(err));
+	d->dp = dataplane_start(cfg, d->engine, d->guard, err, sizeof(err));
 	if (!d->dp) {
 		log_err("data plane: %s", err);
 		return -1;
@@ -254,7 +334,7 @@ static int start_dataplane(const struct tg_config *cfg, struct daemon *d)
 /*
  * Submitters stop first (control thread, workers), then the engine completes
  * what is pending into mailboxes that still exist, then the workers' mailboxes
- * go (worker.h).
+ * go (worker.h). The guard goes last: the workers reported to it.
  */
 static void stop_all(struct daemon *d)
 {
@@ -264,11 +344,34 @@ static void stop_all(struct daemon *d)
 	auth_engine_free(d->engine);
 	dataplane_free(d->dp);
 	ctl_server_free(d->ctl);
+	guard_free(d->guard);
 	policy_cache_free(d->policies);
 	authz_registry_free(d->reg);
 }
 
-static int run(const struct tg_config *cfg)
+/* Normal start: XDP, control, data plane. */
+static int start_fresh(const struct tg_config *cfg, struct daemon *d)
+{
+	start_xdp(d);
+	return start_control(cfg, d, 0) || start_dataplane(cfg, d) ? -1 : 0;
+}
+
+/* Hand-over: data plane first (joins the old groups), then the old daemon goes. */
+static int start_takeover(const struct tg_config *cfg, struct daemon *d, pid_t old)
+{
+	if (start_dataplane(cfg, d))
+		return -1;
+	log_info("takeover: serving new connections%s", old > 0 ? "; stopping the old daemon" : "");
+	if (old > 0 && kill(old, SIGTERM) == -1)
+		log_warn("takeover: cannot signal pid %d: %s", (int)old, strerror(errno));
+	if (start_control(cfg, d, TAKEOVER_WAIT_MS))
+		return -1;
+	start_xdp(d);
+	return 0;
+}
+
+/* @takeover: -1 = a normal start, 0 = hand-over without a pid, else the old pid. */
+static int run(const struct tg_config *cfg, pid_t takeover)
 {
 	struct daemon d = { 0 };
 	int ret;
@@ -281,14 +384,29 @@ static int run(const struct tg_config *cfg)
 			strerror(-ret));
 		return 1;
 	}
-	ret = start_auth(cfg, &d) || start_control(cfg, &d) || start_dataplane(cfg, &d) ? 1 : 0;
+	ret = start_auth(cfg, &d);
+	if (!ret)
+		ret = takeover < 0 ? start_fresh(cfg, &d) : start_takeover(cfg, &d, takeover);
 	if (!ret) {
 		log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
 			 cfg->state_file);
-		wait_for_stop();
+		wait_for_stop(cfg, d.guard);
 	}
 	stop_all(&d);
-	return ret;
+	return ret ? 1 : 0;
+}
+
+/* --takeover's optional PID; -2 when it is not one. */
+static pid_t takeover_pid(const char *arg)
+{
+	char *end;
+	long v;
+
+	if (!arg)
+		return 0;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	return errno || *end || end == arg || v < 1 || v > INT32_MAX ? -2 : (pid_t)v;
 }
 
 int main(int argc, char **argv)
@@ -296,22 +414,32 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "takeover", optional_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool check = false;
+	pid_t takeover = -1;
 	struct tg_config *cfg;
 	sigset_t set;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tT::h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			check = true;
+			break;
+		case 'T':
+			takeover = takeover_pid(optarg);
+			if (takeover == -2) {
+				fprintf(stderr, "tollgated: --takeover: '%s' is not a pid\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -336,13 +464,17 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg->log.level);
 
-	/* Before any thread exists: every thread inherits this mask. */
+	/* Before any thread exists: every thread inherits this mask. An ignored
+	 * signal would be discarded rather than taken (nohup, job control). */
 	control_signals(&set);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(cfg);
 
-	ret = run(cfg);
+	ret = run(cfg, takeover);
 	config_free(cfg);
 	return ret;
 }

@@ -180,6 +180,7 @@ static char *view_dup(struct mqtt_str s)
 static void on_connect(struct conn *c, const struct mqtt_packet *p)
 {
 	const struct mqtt_connect *k = &p->connect;
+	int ret;
 
 	c->version = k->version;
 	c->keep_alive = k->keep_alive;
@@ -206,7 +207,12 @@ static void on_connect(struct conn *c, const struct mqtt_packet *p)
 	if (!k->clean_start)
 		c->connect_attrs |= POLICY_CA_PERSISTENT_CONNECT;
 	c->state = CONN_AUTH;
-	if (conn_auth_submit(c, false)) {
+	ret = conn_auth_submit(c, false);
+	if (ret == -EACCES) {
+		refuse(c, MQTT_V3_NOT_AUTHORIZED, MQTT_RC_BANNED, "BANNED", "the source is banned");
+		return;
+	}
+	if (ret) {
 		refuse(c, MQTT_V3_SERVER_UNAVAILABLE, MQTT_RC_SERVER_BUSY, "SERVER_ERROR",
 		       "the auth engine did not take the request");
 		return;

@@ -40,11 +40,13 @@
 #include "config.h"
 #include "conn.h"
 #include "evlog.h"
+#include "guard.h"
 #include "http_conn.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
 #include "relay.h"
+#include "steer.h"
 #include "tls.h"
 #include "tls_client.h"
 #include "worker.h"
@@ -113,6 +115,7 @@ struct dataplane {
 	sem_t ready;		 /* posted by each worker once its ring exists (or failed) */
 	_Atomic unsigned nconns; /* device connections in the whole process */
 	struct clientid_table *ids;
+	struct steer *steer; /* NULL: not steered */
 	atomic_bool stop;
 };
 
@@ -798,6 +801,11 @@ static void on_accept(struct worker *w, struct io_uring_cqe *cqe)
 
 	if (!(cqe->flags & IORING_CQE_F_MORE) && !w->stopping)
 		arm_accept(w, li);
+	if (!(cqe->flags & IORING_CQE_F_MORE) && w->stopping && w->lfds[li] >= 0) {
+		/* Accepting ended: closed now, its queue migrates to a successor. */
+		close(w->lfds[li]);
+		w->lfds[li] = -1;
+	}
 	if (cqe->res < 0) {
 		if (cqe->res != -ECANCELED)
 			log_warn("worker %u: accept: %s", w->idx, strerror(-cqe->res));
@@ -1020,6 +1028,7 @@ static void auth_done(struct auth_result *res, void *arg)
 	struct conn *c = arg;
 
 	c->inflight--;
+	guard_report(conn_shared(c)->guard, c->peer_ip, res->status);
 	if (c->state == CONN_CLOSING)
 		auth_result_put(res);
 	else
@@ -1081,8 +1090,12 @@ int conn_auth_submit(struct conn *c, bool refresh)
 
 int conn_auth_submit_req(struct conn *c, const struct auth_request *req)
 {
-	int ret = auth_submit(conn_shared(c)->eng, req, c->w->mb, auth_done, c);
+	int ret;
 
+	/* A banned source's connections that were open before the ban. */
+	if (guard_banned(conn_shared(c)->guard, c->peer_ip))
+		return -EACCES;
+	ret = auth_submit(conn_shared(c)->eng, req, c->w->mb, auth_done, c);
 	if (ret)
 		return ret;
 	c->inflight++;
@@ -1428,6 +1441,7 @@ void dataplane_free(struct dataplane *dp)
 		loop_fini(&dp->workers[i].loop);
 	}
 	free(dp->workers);
+	steer_free(dp->steer);
 	clientid_table_free(dp->ids);
 	tls_client_free(&dp->up_tls);
 	tls_server_free(&dp->tls);
@@ -1437,8 +1451,27 @@ void dataplane_free(struct dataplane *dp)
 	free(dp);
 }
 
-struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng, char *err,
-				  size_t errsz)
+/* Steering of the workers' listeners; a warning when BPF cannot do it. */
+static void steer_listeners(struct dataplane *dp)
+{
+	size_t nl = dp->sh.cfg->nlisteners;
+	int *fds = malloc(dp->nworkers * nl * sizeof(*fds));
+	char err[512] = "out of memory";
+
+	for (unsigned w = 0; fds && w < dp->nworkers; w++)
+		memcpy(&fds[w * nl], dp->workers[w].lfds, nl * sizeof(*fds));
+	dp->steer = fds ? steer_start(dp->sh.cfg->xdp.pin_dir, fds, nl, dp->nworkers, err,
+				      sizeof(err)) :
+			  NULL;
+	if (!dp->steer)
+		log_warn("listener steering off (the kernel's hash spreads connections; no "
+			 "zero-downtime hand-over): %s",
+			 err);
+	free(fds);
+}
+
+struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng,
+				  struct guard *guard, char *err, size_t errsz)
 {
 	struct dataplane *dp = calloc(1, sizeof(*dp));
 	long ncpu;
@@ -1451,6 +1484,7 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
 	sem_init(&dp->ready, 0, 0);
 	dp->sh.cfg = cfg;
 	dp->sh.eng = eng;
+	dp->sh.guard = guard;
 	dp->sh.env.region = cfg->region;
 	dp->sh.env.account = cfg->account_id;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1475,6 +1509,7 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
 		if (worker_init(dp, w, i, err, errsz))
 			goto err;
 	}
+	steer_listeners(dp);
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct worker *w = &dp->workers[i];
 

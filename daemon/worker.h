@@ -28,16 +28,20 @@ struct auth_request;
 struct auth_result;
 struct conn;
 struct dataplane;
+struct guard;
 struct tg_config;
 
 /*
  * Builds the TLS server from the configured domains, opens every listener
- * once per worker and starts the workers. @cfg and @eng must outlive the
- * result. Returns NULL with a reason in @err.
+ * once per worker, steers them (steer.h; a warning without BPF) and starts
+ * the workers. Authentication outcomes are reported to @guard (may be NULL),
+ * and banned sources are refused before their function is invoked. @cfg,
+ * @eng and @guard must outlive the result. Returns NULL with a reason in @err.
  */
-struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng, char *err,
-				  size_t errsz);
-/* Graceful stop: no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
+struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engine *eng,
+				  struct guard *guard, char *err, size_t errsz);
+/* Graceful stop: the listeners close (queued connections migrate to a
+ * successor's sockets in the group), no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
  * connection is closed (at most ~2.5 s), the threads are joined. NULL is fine. */
 void dataplane_stop(struct dataplane *dp);
 /* Frees what dataplane_stop() left: call it after auth_engine_free(), since
@@ -48,6 +52,7 @@ void dataplane_free(struct dataplane *dp);
 struct dataplane_shared {
 	const struct tg_config *cfg;
 	struct auth_engine *eng;
+	struct guard *guard; /* may be NULL */
 	struct policy_env env;
 	struct sockaddr_storage broker;
 	socklen_t broker_len;
@@ -68,14 +73,16 @@ int conn_up_write(struct conn *c, const void *data, size_t len);
 /* conn_dev_write() without the WebSocket framing: bytes for TLS as they are. */
 int conn_dev_write_raw(struct conn *c, const void *data, size_t len);
 /* Submits an auth request for @c (HTTP front end); the answer comes through
- * relay_auth_done(). Returns 0 or -errno. */
+ * relay_auth_done(). Returns 0 or -errno: -EACCES when the source is banned
+ * (guard.h; its function is not invoked). */
 int conn_auth_submit_req(struct conn *c, const struct auth_request *req);
 /* Starts the close sequence (idempotent): output already queued for the
  * device is still sent. @reason is a static evlog reason code. */
 void conn_close(struct conn *c, const char *reason);
 /* Reconsiders the conn's deadlines after a state or timer change. */
 void conn_timer_update(struct conn *c);
-/* Submits the (re-)authorization of the conn's CONNECT credentials. */
+/* Submits the (re-)authorization of the conn's CONNECT credentials; -EACCES
+ * as conn_auth_submit_req(). */
 int conn_auth_submit(struct conn *c, bool refresh);
 /* Claims the conn's client id across all workers (decisions.md #19): a
  * connection that held it is closed with DISCONNECT 0x8E (MQTT 5). Returns 0

@@ -80,6 +80,43 @@ static void check_defaults(const struct tg_config *c)
 	assert_int_equal(c->workers, 0);
 }
 
+/* The xdp section: defaults, then every key. */
+static void test_xdp_keys(void **state)
+{
+	struct tg_config *c = load_ok("");
+
+	assert_int_equal(c->xdp.ninterfaces, 0);
+	assert_int_equal(c->xdp.mode, TG_XDP_AUTO);
+	assert_false(c->xdp.strict);
+	assert_int_equal(c->xdp.allowed.n, 0);
+	assert_int_equal(c->xdp.management.n, 1);
+	assert_int_equal(c->xdp.management.v[0], 22);
+	assert_int_equal(c->xdp.ban.failures, 20);
+	assert_int_equal(c->xdp.ban.window_s, 60);
+	assert_int_equal(c->xdp.ban.ban_s, 600);
+	assert_string_equal(c->xdp.pin_dir, "/sys/fs/bpf/tollgate");
+	config_free(c);
+	c = load_ok("xdp:\n  interfaces: [eth0, veth1]\n  mode: generic\n  strict: true\n"
+		    "  allowed_ports: [53, 8080]\n  management_ports: [2222, 22]\n"
+		    "  syn_rate: 5\n  syn_burst: 7\n  pin_dir: /sys/fs/bpf/tg2\n"
+		    "  ban: {failures: 3, window_seconds: 9, ban_seconds: 0}\n");
+	assert_int_equal(c->xdp.ninterfaces, 2);
+	assert_string_equal(c->xdp.interfaces[1], "veth1");
+	assert_int_equal(c->xdp.mode, TG_XDP_GENERIC);
+	assert_true(c->xdp.strict);
+	assert_int_equal(c->xdp.allowed.n, 2);
+	assert_int_equal(c->xdp.allowed.v[1], 8080);
+	assert_int_equal(c->xdp.management.n, 2);
+	assert_int_equal(c->xdp.management.v[0], 2222);
+	assert_int_equal(c->xdp.syn_rate, 5);
+	assert_int_equal(c->xdp.syn_burst, 7);
+	assert_string_equal(c->xdp.pin_dir, "/sys/fs/bpf/tg2");
+	assert_int_equal(c->xdp.ban.failures, 3);
+	assert_int_equal(c->xdp.ban.window_s, 9);
+	assert_int_equal(c->xdp.ban.ban_s, 0);
+	config_free(c);
+}
+
 /* The data-plane sections: listeners, domains, default domain, upstream. */
 static void test_dataplane_keys(void **state)
 {
@@ -335,6 +372,20 @@ static const struct bad_case bad_cases[] = {
 };
 
 static const struct bad_case dataplane_bad_cases[] = {
+	{ "xdp: {mode: turbo}\n", { "t.yaml:1: xdp.mode: expects auto, native or generic" } },
+	{ "xdp: {interfaces: [eth0, eth0]}\n",
+	  { "t.yaml:1: xdp.interfaces: interface eth0 is listed twice" } },
+	{ "xdp: {interfaces: [a-very-long-interface-name]}\n",
+	  { "t.yaml:1: xdp.interfaces: 'a-very-long-interface-name' is not an interface name" } },
+	{ "xdp: {management_ports: [1, 2, 3, 4, 5]}\n",
+	  { "t.yaml:1: xdp.management_ports: more than 4 entries" } },
+	{ "xdp: {allowed_ports: [0]}\n",
+	  { "t.yaml:1: xdp.allowed_ports: expects an integer from 1 to 65535" } },
+	{ "xdp: {allowed_ports: [80, 80]}\n",
+	  { "t.yaml:1: xdp.allowed_ports: port 80 is listed twice" } },
+	{ "xdp: {ban: {failures: 0}}\n",
+	  { "t.yaml:1: xdp.ban.failures: expects an integer from 1" } },
+	{ "xdp: {syn_rate: -1}\n", { "t.yaml:1: xdp.syn_rate: expects an integer" } },
 	{ "listeners:\n  - {address: localhost}\n",
 	  { "t.yaml:2: listeners[0].address: expects a numeric IPv4 or IPv6 address, got "
 	    "'localhost'" } },
@@ -469,7 +520,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_packaged_file),
 		cmocka_unit_test(test_every_key),	 cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_errors),	 cmocka_unit_test(test_dataplane_keys),
-		cmocka_unit_test(test_dataplane_errors),
+		cmocka_unit_test(test_dataplane_errors), cmocka_unit_test(test_xdp_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

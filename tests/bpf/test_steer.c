@@ -194,13 +194,19 @@ static void test_migrate_on_close(void **state)
 static int start_helper(const char *pin, uint16_t port, int want, FILE **out, pid_t *pid)
 {
 	char self[PATH_MAX], helper[PATH_MAX + 64], sport[16], swant[16], slots[16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *build = getenv("TG_BUILD"); /* set by tests/run */
 	int p[2];
 
-	if (n < 0)
-		return -errno;
-	self[n] = '\0';
-	snprintf(helper, sizeof(helper), "%s/../helpers/steer_handover", dirname(self));
+	if (build) {
+		snprintf(helper, sizeof(helper), "%s/tests/helpers/steer_handover", build);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n < 0)
+			return -errno;
+		self[n] = '\0';
+		snprintf(helper, sizeof(helper), "%s/../helpers/steer_handover", dirname(self));
+	}
 	snprintf(sport, sizeof(sport), "%u", port);
 	snprintf(swant, sizeof(swant), "%d", want);
 	snprintf(slots, sizeof(slots), "%d", SLOTS);

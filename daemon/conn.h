@@ -109,6 +109,7 @@ struct conn {
 	int up_fd;
 	bool up_recv_armed;
 	bool up_connected;
+	uint8_t up_addr_tries;	     /* broker addresses tried by this connection */
 	struct tls_cli_conn *up_tls; /* mqtts:// upstream, NULL for mqtt:// */
 	bool up_tls_ready;	     /* handshake complete: plaintext may go through */
 	struct mqtt_session up;

@@ -614,10 +614,11 @@ int conn_up_write(struct conn *c, const void *data, size_t len)
 int conn_up_connect(struct conn *c)
 {
 	const struct dataplane_shared *sh = conn_shared(c);
+	unsigned i = (atomic_load(&sh->broker_pref) + c->up_addr_tries) % sh->nbrokers;
 	struct io_uring_sqe *sqe;
 	int one = 1;
 
-	c->up_fd = socket(sh->broker.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->up_fd = socket(sh->broker[i].ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->up_fd == -1) {
 		c->up_fd = -1;
 		return -errno;
@@ -626,7 +627,8 @@ int conn_up_connect(struct conn *c)
 	sqe = conn_sqe(c, OP_UP_CONNECT);
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_connect(sqe, c->up_fd, (const struct sockaddr *)&sh->broker, sh->broker_len);
+	io_uring_prep_connect(sqe, c->up_fd, (const struct sockaddr *)&sh->broker[i],
+			      sh->broker_len[i]);
 	c->up_deadline_ms = worker_now_ms() + sh->cfg->upstream.connect_timeout_ms;
 	return 0;
 }
@@ -915,11 +917,28 @@ static void on_up_connect(struct conn *c, struct io_uring_cqe *cqe)
 	if (c->state == CONN_CLOSING)
 		return;
 	if (cqe->res < 0) {
+		const struct dataplane_shared *sh = conn_shared(c);
 		char why[128];
 
+		/* The host may have several addresses (localhost: ::1 and 127.0.0.1). */
+		if (c->up_addr_tries + 1u < sh->nbrokers) {
+			close(c->up_fd);
+			c->up_fd = -1;
+			c->up_addr_tries++;
+			if (!conn_up_connect(c))
+				return;
+		}
+		c->up_addr_tries = 0;
 		snprintf(why, sizeof(why), "cannot connect to the broker: %s", strerror(-cqe->res));
 		relay_broker_lost(c, why);
 		return;
+	}
+	if (c->up_addr_tries) {
+		struct dataplane_shared *sh = &c->w->dp->sh;
+
+		atomic_store(&sh->broker_pref,
+			     (atomic_load(&sh->broker_pref) + c->up_addr_tries) % sh->nbrokers);
+		c->up_addr_tries = 0;
 	}
 	c->up_connected = true;
 	if (arm_recv(c, c->up_fd, OP_UP_RECV)) {
@@ -1398,8 +1417,10 @@ static int resolve_broker(struct dataplane *dp, char *err, size_t errsz)
 		snprintf(err, errsz, "upstream %s: %s", up->url, gai_strerror(ret));
 		return -EINVAL;
 	}
-	memcpy(&dp->sh.broker, ai->ai_addr, ai->ai_addrlen);
-	dp->sh.broker_len = ai->ai_addrlen;
+	for (struct addrinfo *a = ai; a && dp->sh.nbrokers < WORKER_BROKER_ADDRS; a = a->ai_next) {
+		memcpy(&dp->sh.broker[dp->sh.nbrokers], a->ai_addr, a->ai_addrlen);
+		dp->sh.broker_len[dp->sh.nbrokers++] = a->ai_addrlen;
+	}
 	freeaddrinfo(ai);
 	return 0;
 }

@@ -48,14 +48,18 @@ void dataplane_stop(struct dataplane *dp);
  * the workers' auth mailboxes must outlive the engine's pending requests. */
 void dataplane_free(struct dataplane *dp);
 
+#define WORKER_BROKER_ADDRS 4
+
 /* What relay.c reads from the process-wide state. */
 struct dataplane_shared {
 	const struct tg_config *cfg;
 	struct auth_engine *eng;
 	struct guard *guard; /* may be NULL */
 	struct policy_env env;
-	struct sockaddr_storage broker;
-	socklen_t broker_len;
+	struct sockaddr_storage broker[WORKER_BROKER_ADDRS]; /* the upstream host's addresses */
+	socklen_t broker_len[WORKER_BROKER_ADDRS];
+	unsigned nbrokers;
+	_Atomic unsigned broker_pref; /* the address that last accepted a connection */
 };
 
 const struct dataplane_shared *conn_shared(const struct conn *c);

@@ -6,22 +6,7 @@
 # delivered, denied subscribe 0x80/0x87, MQTT 5 denied publish PUBACK 0x87,
 # bad signature refused in CONNACK. The checks are in node/mqttjs-check.js.
 . "$(dirname "$0")/dataplane-env.sh"
-command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm are not installed"; exit 77; }
-node_dir="$TG_TOP/tests/integ/node"
-if [ ! -d "$node_dir/node_modules/mqtt" ]; then
-	log=$(mktemp)
-	if ! timeout 120 npm ci --prefix "$node_dir" --no-audit --no-fund >"$log" 2>&1; then
-		if grep -qiE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network' "$log"; then
-			rm -f "$log"
-			echo "the npm registry is unreachable: cannot install MQTT.js"
-			exit 77
-		fi
-		cat "$log"; rm -f "$log"
-		echo "FAIL: npm ci"
-		exit 1
-	fi
-	rm -f "$log"
-fi
+dp_mqttjs
 dp_init
 dp_broker
 dp_gateway || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }

@@ -11,6 +11,8 @@
 #                              with authorizer "demo" (default upstream
 #                              mqtt://127.0.0.1:$mport); dp_gateway_stop
 #   user TOKEN                 custom-auth username with an RSA-signed token
+#   dp_mqttjs                  MQTT.js installed in $node_dir (npm ci from the
+#                              committed lock file), or skip
 #   fail MSG, wait_for FILE PATTERN, dp_finish (exit status from failures)
 set -u
 : "${TG_TOP:?}" "${TG_BUILD:?}"
@@ -51,6 +53,25 @@ dp_init() {
 		openssl rsa -in "$dir/sign.key" -pubout -out "$dir/sign.pub" 2>/dev/null || exit 1
 	mport=$(free_port)
 	tport=$(free_port)
+}
+
+dp_mqttjs() {
+	local log
+	command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm are not installed"; exit 77; }
+	node_dir="$TG_TOP/tests/integ/node"
+	[ -d "$node_dir/node_modules/mqtt" ] && return 0
+	log=$(mktemp)
+	if ! timeout 120 npm ci --prefix "$node_dir" --no-audit --no-fund >"$log" 2>&1; then
+		if grep -qiE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network' "$log"; then
+			rm -f "$log"
+			echo "the npm registry is unreachable: cannot install MQTT.js"
+			exit 77
+		fi
+		cat "$log"; rm -f "$log"
+		echo "FAIL: npm ci"
+		exit 1
+	fi
+	rm -f "$log"
 }
 
 dp_broker() {

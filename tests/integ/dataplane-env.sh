@@ -13,7 +13,8 @@
 #   user TOKEN                 custom-auth username with an RSA-signed token
 #   dp_mqttjs                  MQTT.js installed in $node_dir (npm ci from the
 #                              committed lock file), or skip
-#   fail MSG, wait_for FILE PATTERN, dp_finish (exit status from failures)
+#   fail MSG, wait_for FILE PATTERN, dp_finish (stops tollgated, checks its exit
+#                              and its log for sanitizer reports, exit status)
 set -u
 : "${TG_TOP:?}" "${TG_BUILD:?}"
 
@@ -136,7 +137,21 @@ user() {
 	printf '?x-amz-customauthorizer-name=demo&x-amz-customauthorizer-signature=%s&token=%s' "$sig" "$1"
 }
 
+# Stops the running tollgated as systemd would (SIGTERM) and fails the test
+# when it does not exit cleanly or a sanitizer reported anything in a log of
+# any gateway the test ran (under `make check` the binaries are ASan builds).
 dp_finish() {
+	local rc
+	if [ -n "${tg_pid:-}" ] && kill -0 "$tg_pid" 2>/dev/null; then
+		kill -TERM "$tg_pid"
+		wait "$tg_pid"
+		rc=$?
+		[ "$rc" = 0 ] || fail "tollgated exited with status $rc on SIGTERM"
+	fi
+	if grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir"/tg*.log >/dev/null 2>&1; then
+		fail "a sanitizer reported in tollgated's log:"
+		grep -hE -A25 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir"/tg*.log | head -n 60
+	fi
 	[ "$failures" = 0 ] || { echo "$failures failure(s); tollgated log:"; tail -n 20 "$dir/tg.log"; exit 1; }
 	echo "ok"
 }

@@ -81,7 +81,8 @@ upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000}
 # unless the authorizer enables caching for HTTP (decisions.md #12).
 YAML
 "$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
-pids+=($!)
+tg_pid=$!
+pids+=($tg_pid)
 for _ in $(seq 50); do
 	grep -q 'tollgated ready' "$dir/tg.log" && [ -S "$dir/auth.sock" ] && break
 	sleep 0.1
@@ -262,6 +263,14 @@ kill "$mosq_pid" && wait "$mosq_pid" 2>/dev/null
 mosq_pid=
 post down "$BASE/topics/demo/x?qos=1" "${HDR[@]}" -d x
 expect down 503
+
+# A clean stop: exit status 0 and no sanitizer report (ASan builds under make check).
+kill -TERM "$tg_pid"
+wait "$tg_pid"
+rc=$?
+[ "$rc" = 0 ] || fail "tollgated exit status $rc on SIGTERM"
+grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir/tg.log" &&
+	fail "a sanitizer reported in tollgated's log"
 
 [ "$failures" = 0 ] || { echo "--- tollgated log"; grep -v "^{" "$dir/tg.log" | tail -n 120; exit 1; }
 echo "all HTTP publish and WebSocket checks passed"

@@ -906,6 +906,7 @@ static const struct kw upstream_kws[] = {
 	{ "password", p_text, CFG(upstream.password), 0, 65535 },
 	{ "client_id_prefix", p_text, CFG(upstream.client_id_prefix), 0, 64 },
 	{ "connect_timeout_ms", p_uint, CFG(upstream.connect_timeout_ms), 100, 600000 },
+	{ "http_pool_size", p_uint, CFG(upstream.http_pool_size), 1, 64 },
 	{ NULL },
 };
 
@@ -1026,6 +1027,7 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->default_domain = -1;
 	cfg->upstream.port = 1883;
 	cfg->upstream.connect_timeout_ms = 5000;
+	cfg->upstream.http_pool_size = 2;
 	cfg->xdp.management = (struct tg_ports){ .v = { 22 }, .n = 1 };
 	cfg->xdp.syn_rate = 200;
 	cfg->xdp.syn_burst = 400;

@@ -73,6 +73,7 @@ struct tg_upstream {
 	char *password;
 	char *client_id_prefix; /* prepended to device client ids upstream, NULL = none */
 	unsigned connect_timeout_ms;
+	unsigned http_pool_size; /* broker sessions per worker for HTTP publish */
 };
 
 /* An inclusive range of seconds; min <= max. */

@@ -20,6 +20,7 @@
 
 struct auth_result;
 struct http_conn;
+struct http_pool_sess;
 struct tls_cli_conn;
 struct tls_conn;
 struct tg_domain;
@@ -33,6 +34,7 @@ enum conn_state {
 	CONN_AUTH,	   /* CONNECT received, auth pending */
 	CONN_UPSTREAM,	   /* authorized: connecting to the broker, waiting for its CONNACK */
 	CONN_RELAY,	   /* both sides connected: relaying with checks */
+	CONN_POOL,	   /* no device: a broker session of the HTTP publish pool (http_pool.c) */
 	CONN_CLOSING,	   /* draining output, then shutting down */
 };
 
@@ -118,6 +120,7 @@ struct conn {
 	uint16_t *swallowed;	 /* QoS 2 packet ids we acknowledged on the device's behalf */
 	uint32_t nswallowed, swallowed_cap;
 	struct conn_sub_merge *merges;
+	struct http_pool_sess *pool; /* CONN_POOL: its slot in the worker's pool, not owned */
 
 	const char *close_reason; /* evlog disconnect reason (static) */
 };

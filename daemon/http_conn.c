@@ -23,6 +23,7 @@
 #include "evlog.h"
 #include "http.h"
 #include "http_conn.h"
+#include "http_pool.h"
 #include "log.h"
 #include "policy.h"
 #include "worker.h"
@@ -31,13 +32,7 @@
 enum http_step {
 	STEP_IDLE,   /* reading requests */
 	STEP_AUTH,   /* the auth engine has the current request */
-	STEP_BROKER, /* the publish waits for the broker (CONNACK or PUBACK) */
-};
-
-enum up_state {
-	UP_NONE,
-	UP_CONNECTING, /* CONNECT sent, CONNACK expected */
-	UP_READY,
+	STEP_BROKER, /* the publish waits for the pool's session or the broker's PUBACK */
 };
 
 struct http_conn {
@@ -53,10 +48,8 @@ struct http_conn {
 	char trace_id[37];	 /* of the current request */
 	struct http_publish pub; /* with !@upgrade */
 	char *topic_buf;
-	bool pub_sent; /* the PUBLISH went to the broker */
-	enum up_state up;
-	uint16_t next_id;
-	uint16_t wait_id; /* QoS 1: the PUBACK that answers the request */
+	bool pub_sent;	 /* the PUBLISH went to the pool's session */
+	uint64_t ticket; /* STEP_BROKER: the request's ticket in the pool */
 	/*
 	 * enableCachingForHttp (decisions.md #12): the connection's last
 	 * authenticated decision, reused for publishes with the same
@@ -98,7 +91,6 @@ int http_conn_start(struct conn *c)
 		lim.max_body = conn_shared(c)->cfg->limits.max_packet_bytes;
 	http_parser_init(&h->parser, &lim);
 	h->idle_at_ms = worker_now_ms() + idle_ms(c);
-	h->next_id = 1;
 	c->http = h;
 	c->state = CONN_HTTP;
 	conn_timer_update(c);
@@ -348,78 +340,40 @@ static void upgrade_auth_done(struct conn *c, struct auth_result *res)
 
 /* ---- publish -------------------------------------------------------------------------------- */
 
-static int up_send(struct conn *c, const struct mqtt_packet *p)
-{
-	size_t size = mqtt_packet_size(p, MQTT_V311);
-	uint8_t *buf;
-	int ret;
-
-	if (!size)
-		return -EMSGSIZE;
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	mqtt_build(p, MQTT_V311, buf, size);
-	ret = conn_up_write(c, buf, size);
-	free(buf);
-	return ret;
-}
-
-/* The gateway's own MQTT 3.1.1 session for HTTP publishes (no keep-alive:
- * it lives as long as the device's HTTP connection). */
-static int broker_connect(struct conn *c)
-{
-	const struct tg_upstream *up = &conn_shared(c)->cfg->upstream;
-	struct mqtt_packet p = { .type = MQTT_CONNECT };
-	char id[128];
-	int ret;
-
-	snprintf(id, sizeof(id), "%stg-http-%s", up->client_id_prefix ? up->client_id_prefix : "",
-		 c->conn_id);
-	p.connect.version = MQTT_V311;
-	p.connect.clean_start = true;
-	p.connect.client_id = (struct mqtt_str){ id, (uint16_t)strlen(id) };
-	p.connect.has_username = up->username != NULL;
-	if (up->username)
-		p.connect.username =
-			(struct mqtt_str){ up->username, (uint16_t)strlen(up->username) };
-	p.connect.has_password = up->password != NULL;
-	if (up->password)
-		p.connect.password = (struct mqtt_bin){ (const uint8_t *)up->password,
-							(uint16_t)strlen(up->password) };
-	ret = conn_up_connect(c);
-	if (!ret && mqtt_session_sent(&c->up, &p) != MQTT_OK)
-		ret = -EPROTO;
-	if (!ret)
-		ret = up_send(c, &p);
-	return ret;
-}
-
 static void publish_done(struct conn *c)
 {
 	evlog_emit(c, EVLOG_PUBLISH_IN, true, NULL, c->http->topic_buf);
 	finish(c, HTTP_OK_STATUS, "OK", false);
 }
 
+static void broker_failed(struct conn *c, const char *why)
+{
+	log_info("http %s:%u: broker: %s", c->peer_ip, c->peer_port, why);
+	evlog_emit(c, EVLOG_PUBLISH_IN, false, "SERVER_ERROR", why);
+	finish(c, HTTP_UNAVAILABLE, "Service Unavailable", false);
+}
+
+/* Hands the PUBLISH to the pool (http_pool.h); answers when that is all. */
 static void send_publish(struct conn *c)
 {
 	struct http_conn *h = c->http;
 	struct mqtt_packet p = { .type = MQTT_PUBLISH };
+	char why[80];
+	int ret;
 
 	p.publish.qos = h->pub.qos;
 	p.publish.retain = h->pub.retain;
 	p.publish.topic = (struct mqtt_str){ h->pub.topic, (uint16_t)h->pub.topic_len };
 	p.publish.payload = (const uint8_t *)h->req.body;
 	p.publish.payload_len = (uint32_t)h->req.body_len;
-	if (h->pub.qos) {
-		p.publish.packet_id = h->wait_id = h->next_id;
-		h->next_id = h->next_id == 0xffff ? 1 : h->next_id + 1;
-	}
-	if (up_send(c, &p)) {
-		if (c->state == CONN_HTTP)
-			finish(c, HTTP_UNAVAILABLE, "Service Unavailable", true);
+	ret = http_pool_publish(c, h->ticket, &p);
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "no broker session: %s", strerror(-ret));
+		broker_failed(c, why);
 		return;
 	}
+	if (ret > 0)
+		return; /* http_conn_pool_ready() follows */
 	h->pub_sent = true;
 	if (!h->pub.qos)
 		publish_done(c);
@@ -432,20 +386,10 @@ static void to_broker(struct conn *c)
 	h->step = STEP_BROKER;
 	h->busy = true;
 	h->pub_sent = false;
+	h->ticket = http_pool_ticket(c);
 	h->broker_by_ms = worker_now_ms() + conn_shared(c)->cfg->upstream.connect_timeout_ms;
 	conn_timer_update(c);
-	if (h->up == UP_READY) {
-		send_publish(c);
-		return;
-	}
-	if (h->up == UP_CONNECTING)
-		return;
-	if (broker_connect(c)) {
-		if (c->state == CONN_HTTP)
-			finish(c, HTTP_UNAVAILABLE, "Service Unavailable", true);
-		return;
-	}
-	h->up = UP_CONNECTING;
+	send_publish(c);
 }
 
 static enum policy_result check(struct conn *c, const struct auth_result *res,
@@ -694,43 +638,32 @@ void http_conn_auth_done(struct conn *c, struct auth_result *res)
 		publish_auth_done(c, res);
 }
 
-void http_conn_broker_packet(struct conn *c, const struct mqtt_packet *p)
+/* Whether a pool callback for @ticket is about the request being served. */
+static bool waiting(const struct conn *c, uint64_t ticket)
 {
-	struct http_conn *h = c->http;
-
-	if (p->type == MQTT_CONNACK && h->up == UP_CONNECTING) {
-		if (p->connack.code) {
-			char why[64];
-
-			snprintf(why, sizeof(why), "the broker refused CONNECT with code 0x%02x",
-				 p->connack.code);
-			http_conn_broker_lost(c, why);
-			return;
-		}
-		h->up = UP_READY;
-		if (h->step == STEP_BROKER && !h->pub_sent) {
-			send_publish(c);
-			resume(c);
-		}
-		return;
-	}
-	if (p->type == MQTT_PUBACK && h->step == STEP_BROKER && h->pub_sent && h->pub.qos &&
-	    p->ack.packet_id == h->wait_id) {
-		publish_done(c);
-		resume(c);
-	}
+	return c->state == CONN_HTTP && c->http->step == STEP_BROKER && c->http->ticket == ticket;
 }
 
-void http_conn_broker_lost(struct conn *c, const char *why)
+void http_conn_pool_ready(struct conn *c, uint64_t ticket)
 {
-	struct http_conn *h = c->http;
-
-	log_info("http %s:%u: broker: %s", c->peer_ip, c->peer_port, why);
-	h->up = UP_NONE;
-	if (h->step == STEP_BROKER) {
-		evlog_emit(c, EVLOG_PUBLISH_IN, false, "SERVER_ERROR", why);
-		finish(c, HTTP_UNAVAILABLE, "Service Unavailable", true);
+	if (!waiting(c, ticket) || c->http->pub_sent)
 		return;
-	}
-	conn_close(c, "SERVER_ERROR");
+	send_publish(c);
+	resume(c);
+}
+
+void http_conn_pool_acked(struct conn *c, uint64_t ticket)
+{
+	if (!waiting(c, ticket) || !c->http->pub_sent)
+		return;
+	publish_done(c);
+	resume(c);
+}
+
+void http_conn_pool_failed(struct conn *c, uint64_t ticket, const char *why)
+{
+	if (!waiting(c, ticket))
+		return;
+	broker_failed(c, why);
+	resume(c);
 }

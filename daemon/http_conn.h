@@ -9,9 +9,8 @@
  * WebSocket frames: ws_conn.c decodes them into the MQTT reader's input and
  * frames what the relay writes. Everything runs on the conn's worker thread.
  *
- * HTTP publish talks to the broker over the conn's own broker socket
- * (c->up_fd): one MQTT 3.1.1 connection, opened at the first allowed
- * publish of a keep-alive connection and reused by the next ones.
+ * HTTP publish reaches the broker through the worker's pool of broker
+ * sessions (http_pool.h): the conn itself has no broker socket.
  */
 #ifndef TG_DAEMON_HTTP_CONN_H
 #define TG_DAEMON_HTTP_CONN_H
@@ -40,9 +39,11 @@ uint64_t http_conn_deadline(const struct conn *c);
 void http_conn_timer(struct conn *c, uint64_t now);
 /* The auth engine answered a request of this conn; consumes @res. */
 void http_conn_auth_done(struct conn *c, struct auth_result *res);
-/* A packet from / loss of the publish broker connection. */
-void http_conn_broker_packet(struct conn *c, const struct mqtt_packet *p);
-void http_conn_broker_lost(struct conn *c, const char *why);
+/* The pool's answers for the request under @ticket (http_pool.h); ignored
+ * when the conn serves another request by now. */
+void http_conn_pool_ready(struct conn *c, uint64_t ticket);
+void http_conn_pool_acked(struct conn *c, uint64_t ticket);
+void http_conn_pool_failed(struct conn *c, uint64_t ticket, const char *why);
 
 /* ---- WebSocket (ws_conn.c) ------------------------------------------------------------- */
 

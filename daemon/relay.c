@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "evlog.h"
 #include "http_conn.h"
+#include "http_pool.h"
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
@@ -132,8 +133,8 @@ void relay_device_error(struct conn *c)
 
 void relay_broker_lost(struct conn *c, const char *why)
 {
-	if (c->state == CONN_HTTP) {
-		http_conn_broker_lost(c, why);
+	if (c->state == CONN_POOL) {
+		http_pool_lost(c, why);
 		return;
 	}
 	log_info("conn %s:%u client %s: broker: %s", c->peer_ip, c->peer_port,
@@ -584,8 +585,8 @@ void relay_broker_packet(struct conn *c, const struct mqtt_packet *p)
 {
 	struct mqtt_packet comp = { 0 };
 
-	if (c->state == CONN_HTTP) {
-		http_conn_broker_packet(c, p);
+	if (c->state == CONN_POOL) {
+		http_pool_packet(c, p);
 		return;
 	}
 	if (c->state == CONN_UPSTREAM) {

@@ -42,6 +42,7 @@
 #include "evlog.h"
 #include "guard.h"
 #include "http_conn.h"
+#include "http_pool.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -102,6 +103,7 @@ struct worker {
 	uint8_t *scratch;  /* WORKER_SCRATCH bytes */
 	uint8_t *plain;	   /* PLAIN_BUF bytes of decrypted device input */
 	uint8_t *up_plain; /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
+	struct http_pool *pool;
 };
 
 struct dataplane {
@@ -264,6 +266,8 @@ static uint64_t conn_deadline(const struct conn *c)
 		return http_conn_deadline(c);
 	case CONN_UPSTREAM:
 		return c->up_deadline_ms;
+	case CONN_POOL:
+		return http_pool_deadline(c);
 	case CONN_RELAY:
 		if (c->keep_alive)
 			t = c->last_rx_ms + mqtt_keepalive_timeout_ms(c->keep_alive);
@@ -305,6 +309,9 @@ static void conn_timer_fire(struct conn *c, uint64_t now)
 		break;
 	case CONN_UPSTREAM:
 		relay_broker_lost(c, "the broker did not answer CONNECT in time");
+		break;
+	case CONN_POOL:
+		http_pool_timer(c, now);
 		break;
 	case CONN_RELAY:
 		if (c->keep_alive &&
@@ -422,10 +429,35 @@ static void conn_maybe_free(struct conn *c)
 		conn_free(c);
 }
 
+struct conn *conn_hold(struct conn *any, uint32_t slot, uint32_t gen)
+{
+	struct worker *w = any->w;
+	struct conn *c = slot < w->nslots ? w->slots[slot] : NULL;
+
+	if (!c || c->gen != gen || c->state == CONN_CLOSING)
+		return NULL;
+	c->inflight++;
+	return c;
+}
+
+void conn_put(struct conn *c)
+{
+	c->inflight--;
+	conn_close_progress(c);
+	conn_maybe_free(c);
+}
+
+struct http_pool *conn_http_pool(const struct conn *c)
+{
+	return c->w->pool;
+}
+
 /* ---- closing -------------------------------------------------------------- */
 
 void conn_close(struct conn *c, const char *reason)
 {
+	bool pool = c->state == CONN_POOL;
+
 	if (c->state == CONN_CLOSING)
 		return;
 	if (c->state == CONN_RELAY || c->state == CONN_UPSTREAM)
@@ -438,6 +470,8 @@ void conn_close(struct conn *c, const char *reason)
 		ws_conn_closing(c);
 	dev_flush(c);
 	conn_close_progress(c);
+	if (pool)
+		http_pool_closed(c);
 }
 
 /* Once the output already queued is sent (or the linger time is over),
@@ -849,6 +883,25 @@ static void on_accept(struct worker *w, struct io_uring_cqe *cqe)
 	}
 	c->state = CONN_TLS;
 	conn_timer_update(c);
+}
+
+struct conn *conn_pool_new(struct conn *from)
+{
+	struct worker *w = from->w;
+	uint32_t max = w->dp->sh.cfg->limits.max_packet_bytes;
+	struct conn *c = conn_new(w);
+
+	if (!c)
+		return NULL;
+	atomic_fetch_add(&w->dp->nconns, 1); /* conn_free() takes it back */
+	c->accepted_ms = worker_now_ms();
+	c->eof = true; /* no device side */
+	strcpy(c->peer_ip, "http-pool");
+	conn_id_new(c->conn_id);
+	mqtt_session_init(&c->mq, MQTT_ROLE_SERVER, max, max);
+	mqtt_session_init(&c->up, MQTT_ROLE_CLIENT, max, max);
+	c->state = CONN_POOL;
+	return c;
 }
 
 /* Common part of the two recv completions: the op's accounting and re-arming.
@@ -1356,7 +1409,8 @@ static int worker_init(struct dataplane *dp, struct worker *w, unsigned idx, cha
 	w->plain = malloc(PLAIN_BUF);
 	w->up_plain = malloc(PLAIN_BUF);
 	w->mb = auth_mailbox_new();
-	if (!w->lfds || !w->scratch || !w->plain || !w->up_plain || !w->mb) {
+	w->pool = http_pool_new(cfg->upstream.http_pool_size);
+	if (!w->lfds || !w->scratch || !w->plain || !w->up_plain || !w->mb || !w->pool) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
@@ -1402,6 +1456,7 @@ static void worker_fini(struct worker *w)
 	free(w->scratch);
 	free(w->plain);
 	free(w->up_plain);
+	http_pool_free(w->pool);
 }
 
 static int resolve_broker(struct dataplane *dp, char *err, size_t errsz)

@@ -29,6 +29,7 @@ struct auth_result;
 struct conn;
 struct dataplane;
 struct guard;
+struct http_pool;
 struct tg_config;
 
 /*
@@ -94,6 +95,17 @@ int conn_auth_submit(struct conn *c, bool refresh);
 int conn_claim_client_id(struct conn *c);
 /* Starts the broker connection (TCP connect through the ring). */
 int conn_up_connect(struct conn *c);
+/* A broker-only conn (CONN_POOL, no device socket) on @from's worker, for
+ * http_pool.c; it counts as a connection. NULL on ENOMEM. */
+struct conn *conn_pool_new(struct conn *from);
+/* The HTTP publish pool of @c's worker. */
+struct http_pool *conn_http_pool(const struct conn *c);
+/* The open conn @slot/@gen of @any's worker, kept in memory until
+ * conn_put(); NULL when it is gone or closing. */
+struct conn *conn_hold(struct conn *any, uint32_t slot, uint32_t gen);
+/* Ends a hold (also a c->inflight++ of the caller): a closed conn with
+ * nothing left in flight is freed. */
+void conn_put(struct conn *c);
 /* Hands the device's plaintext that waited in TLS to the relay (after the
  * conn reached CONN_RELAY). */
 void conn_dev_pump(struct conn *c);

@@ -50,7 +50,7 @@ openssl genrsa -out "$dir/sign.key" 2048 2>/dev/null &&
 
 mport=$(free_port)
 tport=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mport" >"$dir/mosq.conf"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type all\n' "$mport" >"$dir/mosq.conf"
 start_broker() {
 	mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
 	mosq_pid=$!
@@ -76,7 +76,7 @@ listeners:
 domains:
   - {names: localhost, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: demo}
   - {names: nosign.test, cert: $dir/srv.crt, key: $dir/srv.key, default_authorizer: nosign}
-upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000}
+upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000, http_pool_size: 2}
 # The decision cache stays on (the default): HTTP publish must not use it
 # unless the authorizer enables caching for HTTP (decisions.md #12).
 YAML
@@ -257,6 +257,29 @@ print("closed with 1009")
 PYEOF
 post after "$BASE/topics/demo/after" "${HDR[@]}" -d after-frame
 expect after 200
+
+# The pool (decisions #12): many publishes over several connections, some at
+# once, use at most http_pool_size sessions per worker (2 x 2).
+pool_pids=()
+for i in 1 2 3 4 5 6; do
+	"${CURL[@]}" -o /dev/null -o /dev/null -o /dev/null -w '%{http_code}\n' -X POST "${HDR[@]}" \
+		--data-binary "p$i" "$BASE/topics/demo/pool?qos=1" --data-binary "p$i" \
+		"$BASE/topics/demo/pool?qos=0" --data-binary "p$i" "$BASE/topics/demo/pool?qos=1" \
+		>"$dir/pool$i" &
+	pool_pids+=($!)
+done
+wait "${pool_pids[@]}"
+for i in 1 2 3 4 5 6; do
+	[ "$(tr '\n' ' ' <"$dir/pool$i")" = "200 200 200 " ] || fail "pool $i: $(cat "$dir/pool$i")"
+done
+sessions=$(grep -c 'New client connected .* as tg-http-' "$dir/mosq.log")
+[ "$sessions" -ge 1 ] && [ "$sessions" -le 4 ] || fail "HTTP publish used $sessions broker sessions, at most 4 expected"
+# QoS 1 is answered only after the broker's PUBACK.
+acks=$(grep -c 'Sending PUBACK to tg-http-' "$dir/mosq.log")
+post q1 "$BASE/topics/demo/q1?qos=1" "${HDR[@]}" -d q1
+expect q1 200
+[ "$(grep -c 'Sending PUBACK to tg-http-' "$dir/mosq.log")" -gt "$acks" ] ||
+	fail "the QoS 1 publish was answered before the broker's PUBACK"
 
 # Broker down: 503.
 kill "$mosq_pid" && wait "$mosq_pid" 2>/dev/null

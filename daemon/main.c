@@ -44,6 +44,7 @@
 #include "guard.h"
 #include "log.h"
 #include "policy.h"
+#include "sdnotify.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -356,12 +357,23 @@ static int start_fresh(const struct tg_config *cfg, struct daemon *d)
 	return start_control(cfg, d, 0) || start_dataplane(cfg, d) ? -1 : 0;
 }
 
+static int sdnotify_mainpid(void)
+{
+	char msg[32];
+
+	snprintf(msg, sizeof(msg), "MAINPID=%d", (int)getpid());
+	return sdnotify(msg);
+}
+
 /* Hand-over: data plane first (joins the old groups), then the old daemon goes. */
 static int start_takeover(const struct tg_config *cfg, struct daemon *d, pid_t old)
 {
 	if (start_dataplane(cfg, d))
 		return -1;
 	log_info("takeover: serving new connections%s", old > 0 ? "; stopping the old daemon" : "");
+	/* systemd must follow this process before the old main process exits. */
+	if (sdnotify_mainpid())
+		log_warn("takeover: cannot tell systemd the new main pid");
 	if (old > 0 && kill(old, SIGTERM) == -1)
 		log_warn("takeover: cannot signal pid %d: %s", (int)old, strerror(errno));
 	if (start_control(cfg, d, TAKEOVER_WAIT_MS))
@@ -390,6 +402,7 @@ static int run(const struct tg_config *cfg, pid_t takeover)
 	if (!ret) {
 		log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
 			 cfg->state_file);
+		sdnotify("READY=1");
 		wait_for_stop(cfg, d.guard);
 	}
 	stop_all(&d);

@@ -8,7 +8,7 @@ const fs = require('fs');
 const mqtt = require('mqtt');
 
 const base = {
-  host: 'localhost',
+  host: '127.0.0.1', // the listener's address; the name goes in SNI (servername)
   port: Number(process.env.TG_PORT),
   protocol: 'mqtts',
   servername: 'localhost',

@@ -18,7 +18,7 @@ const ca = fs.readFileSync(process.env.TG_CA);
 const signKey = fs.readFileSync(process.env.TG_SIGN_KEY);
 const base = {
   protocol: 'wss',
-  host: 'localhost',
+  host: '127.0.0.1', // the listener's address; the name goes in SNI (servername)
   port,
   ca,
   wsOptions: { servername: 'localhost', handshakeTimeout: 5000 },

@@ -159,13 +159,7 @@ static enum http_result check_version(struct http_parser *p, const char *v, size
 	return HTTP_AGAIN;
 }
 
-/*
- * Calls @fn on each non-empty element of the comma list @v (@n bytes, OWS
- * trimmed) until it returns false; returns false when @fn stopped it.
- */
-typedef bool (*list_fn)(const char *e, size_t n, void *arg);
-
-static bool list_each(const char *v, size_t n, list_fn fn, void *arg)
+bool http_list_each(const char *v, size_t n, http_list_fn fn, void *arg)
 {
 	size_t i = 0;
 
@@ -225,6 +219,14 @@ size_t http_header_count(const struct http_request *req, const char *name)
 	return n;
 }
 
+bool http_list_has(const char *v, size_t n, const char *token)
+{
+	struct token_match m = { .token = token };
+
+	http_list_each(v, n, match_token, &m);
+	return m.found;
+}
+
 bool http_header_has_token(const struct http_request *req, const char *name, const char *token)
 {
 	struct token_match m = { .token = token };
@@ -232,7 +234,7 @@ bool http_header_has_token(const struct http_request *req, const char *name, con
 	size_t it = 0;
 
 	while (!m.found && (h = http_header_next(req, name, &it)))
-		list_each(h->value, h->value_len, match_token, &m);
+		http_list_each(h->value, h->value_len, match_token, &m);
 	return m.found;
 }
 
@@ -294,7 +296,7 @@ static enum http_result check_framing(struct http_parser *p, const struct http_r
 
 	while ((h = http_header_next(req, "Content-Length", &it))) {
 		len.in_field = false;
-		if (!list_each(h->value, h->value_len, length_elem, &len) || len.bad ||
+		if (!http_list_each(h->value, h->value_len, length_elem, &len) || len.bad ||
 		    !len.in_field)
 			return fail(p, HTTP_BAD_REQUEST, "header field %zu (Content-Length): %s",
 				    it, len.differs ? "values disagree" : "not a decimal length");
@@ -302,7 +304,7 @@ static enum http_result check_framing(struct http_parser *p, const struct http_r
 	it = 0;
 	while ((h = http_header_next(req, "Transfer-Encoding", &it))) {
 		te = true;
-		list_each(h->value, h->value_len, keep_last, &last);
+		http_list_each(h->value, h->value_len, keep_last, &last);
 	}
 	if (te && len.seen)
 		return fail(p, HTTP_BAD_REQUEST, "both Content-Length and Transfer-Encoding");

@@ -158,6 +158,16 @@ const struct auth_kv *http_header_next(const struct http_request *req, const cha
 /* The number of header fields named @name. */
 size_t http_header_count(const struct http_request *req, const char *name);
 /*
+ * Calls @fn on each non-empty element of the comma-separated list @v (@n
+ * bytes, optional whitespace trimmed) until it returns false; returns false
+ * when @fn stopped it.
+ */
+typedef bool (*http_list_fn)(const char *e, size_t n, void *arg);
+bool http_list_each(const char *v, size_t n, http_list_fn fn, void *arg);
+/* Does the comma-separated list @v (@n bytes) hold @token (any case)? */
+bool http_list_has(const char *v, size_t n, const char *token);
+
+/*
  * True when a comma-separated list in any field named @name has an element
  * equal to @token ignoring ASCII case ("Connection: keep-alive, Upgrade").
  */

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "auth/http_resp.h"
+#include "http.h"
 
 enum {
 	S_STATUS,
@@ -68,28 +69,6 @@ static int parse_status(struct auth_http_resp *p, const char *l, size_t n)
 	return AUTH_HTTP_AGAIN;
 }
 
-/* Does the comma-separated token list @v (@n bytes) contain @tok (any case)? */
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-	size_t tl = strlen(tok), i = 0;
-
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && !strncasecmp(v + s, tok, tl))
-			return true;
-	}
-	return false;
-}
-
 static int parse_length(struct auth_http_resp *p, const char *v, size_t n)
 {
 	uint64_t len = 0;
@@ -110,29 +89,22 @@ static int parse_length(struct auth_http_resp *p, const char *v, size_t n)
 	return AUTH_HTTP_AGAIN;
 }
 
+/* One Transfer-Encoding element: "chunked" noted, "identity" ignored, others refused. */
+static bool te_elem(const char *e, size_t n, void *arg)
+{
+	struct auth_http_resp *p = arg;
+
+	if (n == 7 && !strncasecmp(e, "chunked", 7)) {
+		p->chunked = true;
+		return true;
+	}
+	return n == 8 && !strncasecmp(e, "identity", 8);
+}
+
 static int parse_transfer_encoding(struct auth_http_resp *p, const char *v, size_t n)
 {
-	/* Only "chunked" (possibly listed with "identity") is understood. */
-	size_t i = 0;
-
-	while (i < n) {
-		size_t s, e;
-
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e == s)
-			continue;
-		if (e - s == 7 && !strncasecmp(v + s, "chunked", 7))
-			p->chunked = true;
-		else if (!(e - s == 8 && !strncasecmp(v + s, "identity", 8)))
-			return fail(p, "unsupported Transfer-Encoding");
-	}
+	if (!http_list_each(v, n, te_elem, p))
+		return fail(p, "unsupported Transfer-Encoding");
 	return AUTH_HTTP_AGAIN;
 }
 
@@ -169,8 +141,8 @@ static int parse_header(struct auth_http_resp *p, const char *l, size_t n)
 	if (name_is(l, nl, "transfer-encoding"))
 		return parse_transfer_encoding(p, v, vl);
 	if (name_is(l, nl, "connection")) {
-		p->conn_close |= has_token(v, vl, "close");
-		p->conn_keep_alive |= has_token(v, vl, "keep-alive");
+		p->conn_close |= http_list_has(v, vl, "close");
+		p->conn_keep_alive |= http_list_has(v, vl, "keep-alive");
 	} else if (name_is(l, nl, "x-amz-function-error")) {
 		p->function_error = true;
 	}

@@ -19,8 +19,10 @@ T=$(mktemp -d /tmp/tg-12.XXXXXX)
 chmod 755 "$T"
 S=$T/run/ctl.sock
 PID=
+NEW=
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	[ -n "$NEW" ] && kill -9 "$NEW" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -169,10 +171,25 @@ start
 alive "after replacing a stale socket"
 expect_reply "state survived" '"authorizerName": "a"' "$CTL" --socket "$S" describe-authorizer \
 	--authorizer-name a
+# SIGHUP hands over to a new tollgated (--takeover=<old pid>) that stops the
+# old one once it serves; the control socket keeps answering, then the new
+# daemon stops cleanly too.
+# gone PID: exited (a zombie not yet reaped counts as gone).
+gone() { case "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" in "" | Z) return 0 ;; esac; return 1; }
 kill -HUP "$PID"
-sleep 0.3
-grep -q 'reload requested' "$T/daemon.log" || fail "SIGHUP not logged"
-kill -TERM "$PID"
-wait "$PID" || fail "daemon exit status $?"
+for _ in $(seq 200); do
+	NEW=$(pgrep -f -- "--takeover=$PID" | head -n 1)
+	[ -n "$NEW" ] && gone "$PID" && break
+	sleep 0.05
+done
+[ -n "$NEW" ] || fail "no daemon took over after SIGHUP"
+gone "$PID" || fail "the old daemon still runs 10 s after SIGHUP"
+wait "$PID" || fail "old daemon exit status $? after the hand-over"
 PID=
+grep -q 'reload requested' "$T/daemon.log" || fail "SIGHUP not logged"
+alive "after the hand-over"
+kill -TERM "$NEW"
+for _ in $(seq 100); do gone "$NEW" && break; sleep 0.05; done
+gone "$NEW" || { kill -9 "$NEW"; fail "the new daemon did not stop on SIGTERM"; }
+NEW=
 echo "ok"

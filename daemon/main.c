@@ -125,13 +125,13 @@ static gid_t control_gid(const char *name)
 /*
  * Every device connection holds two descriptors (device and broker) when the
  * data plane runs, every control client one; 1024 more for listeners,
- * functions and files. Asks for
- * that much, up to the hard limit, and says so when the hard limit caps it.
+ * functions and files. Asks for that much, up to the hard limit, and says
+ * so when the hard limit caps it.
  */
 static void raise_nofile(const struct tg_config *cfg)
 {
-	rlim_t want =
-		(rlim_t)cfg->control.max_clients + 2 * (rlim_t)cfg->limits.max_connections + 1024;
+	rlim_t devices = cfg->ndomains ? 2 * (rlim_t)cfg->limits.max_connections : 0;
+	rlim_t want = (rlim_t)cfg->control.max_clients + devices + 1024;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)

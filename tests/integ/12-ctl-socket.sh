@@ -187,6 +187,8 @@ gone "$PID" || fail "the old daemon still runs 10 s after SIGHUP"
 wait "$PID" || fail "old daemon exit status $? after the hand-over"
 PID=
 grep -q 'reload requested' "$T/daemon.log" || fail "SIGHUP not logged"
+# The new daemon binds the control socket once the old one has removed it.
+for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
 alive "after the hand-over"
 kill -TERM "$NEW"
 for _ in $(seq 100); do gone "$NEW" && break; sleep 0.05; done

@@ -124,14 +124,7 @@ static int sess_connect(struct conn *c)
 	p.connect.clean_start = true;
 	p.connect.keep_alive = POOL_KEEPALIVE_S;
 	p.connect.client_id = (struct mqtt_str){ id, (uint16_t)strlen(id) };
-	p.connect.has_username = up->username != NULL;
-	if (up->username)
-		p.connect.username =
-			(struct mqtt_str){ up->username, (uint16_t)strlen(up->username) };
-	p.connect.has_password = up->password != NULL;
-	if (up->password)
-		p.connect.password = (struct mqtt_bin){ (const uint8_t *)up->password,
-							(uint16_t)strlen(up->password) };
+	conn_up_credentials(c, &p.connect);
 	ret = conn_up_connect(c);
 	if (!ret && mqtt_session_sent(&c->up, &p) != MQTT_OK)
 		ret = -EPROTO;

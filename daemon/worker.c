@@ -645,6 +645,19 @@ int conn_up_write(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+void conn_up_credentials(const struct conn *c, struct mqtt_connect *cp)
+{
+	const struct tg_upstream *up = &conn_shared(c)->cfg->upstream;
+
+	cp->has_username = up->username != NULL;
+	if (up->username)
+		cp->username = (struct mqtt_str){ up->username, (uint16_t)strlen(up->username) };
+	cp->has_password = up->password != NULL;
+	if (up->password)
+		cp->password = (struct mqtt_bin){ (const uint8_t *)up->password,
+						  (uint16_t)strlen(up->password) };
+}
+
 int conn_up_connect(struct conn *c)
 {
 	const struct dataplane_shared *sh = conn_shared(c);

@@ -51,6 +51,8 @@ void dataplane_free(struct dataplane *dp);
 
 #define WORKER_BROKER_ADDRS 4
 
+struct mqtt_connect;
+
 /* What relay.c reads from the process-wide state. */
 struct dataplane_shared {
 	const struct tg_config *cfg;
@@ -95,6 +97,9 @@ int conn_auth_submit(struct conn *c, bool refresh);
 int conn_claim_client_id(struct conn *c);
 /* Starts the broker connection (TCP connect through the ring). */
 int conn_up_connect(struct conn *c);
+/* Puts the gateway's own broker credentials (upstream.username/password, or
+ * none) into @cp; never the device's. */
+void conn_up_credentials(const struct conn *c, struct mqtt_connect *cp);
 /* A broker-only conn (CONN_POOL, no device socket) on @from's worker, for
  * http_pool.c; it counts as a connection. NULL on ENOMEM. */
 struct conn *conn_pool_new(struct conn *from);

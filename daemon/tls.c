@@ -43,45 +43,22 @@
 #include "compiler.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_heap.h"
 
 /* ---- process-wide setup and heap accounting ---- */
 
-static _Atomic size_t heap_bytes;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc;
 
-static void *heap_malloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (p)
-		atomic_fetch_add_explicit(&heap_bytes, malloc_usable_size(p), memory_order_relaxed);
-	return p;
-}
-
-static void heap_free(void *p)
-{
-	if (!p)
-		return;
-	atomic_fetch_sub_explicit(&heap_bytes, malloc_usable_size(p), memory_order_relaxed);
-	free(p);
-}
-
-static void *heap_realloc(void *p, size_t size)
-{
-	size_t old = p ? malloc_usable_size(p) : 0;
-	void *q = realloc(p, size);
-
-	if (!q)
-		return NULL;
-	atomic_fetch_sub_explicit(&heap_bytes, old, memory_order_relaxed);
-	atomic_fetch_add_explicit(&heap_bytes, malloc_usable_size(q), memory_order_relaxed);
-	return q;
-}
-
 static void do_init(void)
 {
-	if (wolfSSL_SetAllocators(heap_malloc, heap_free, heap_realloc) != 0 ||
+	int rc = tls_heap_init(0);
+
+	if (rc)
+		log_warn("tls: no slot region for TLS state (%s): idle connections keep their "
+			 "unused TLS pages",
+			 strerror(-rc));
+	if (wolfSSL_SetAllocators(tls_heap_malloc, tls_heap_free, tls_heap_realloc) != 0 ||
 	    wolfSSL_Init() != WOLFSSL_SUCCESS)
 		init_rc = -EIO;
 }
@@ -97,11 +74,6 @@ void tls_thread_cleanup(void)
 #ifdef FP_ECC
 	wc_ecc_fp_free();
 #endif
-}
-
-size_t tls_heap_bytes(void)
-{
-	return atomic_load_explicit(&heap_bytes, memory_order_relaxed);
 }
 
 static uint64_t monotonic_s(void)
@@ -1196,6 +1168,10 @@ static enum tls_rc drive_handshake(struct tls_conn *c)
 	/* The server keeps its handshake arrays (5.5 KiB) unless told; TLS 1.3
 	 * tickets were sent by now, and key updates use secrets kept elsewhere. */
 	wolfSSL_FreeArrays(c->ssl);
+	/* What the session holds from now on lives as long as the connection:
+	 * give back the pages of it that hold only zeros (see tls_heap.h). */
+	tls_heap_trim(c->ssl);
+	tls_heap_trim(wolfSSL_get_session(c->ssl));
 	return TLS_OK;
 }
 

@@ -37,7 +37,9 @@ void obuf_consume(struct obuf *b, size_t n)
 {
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
-	if (!b->len && b->cap > 4096) {
+	/* An empty buffer goes: an idle connection holds no output memory, and
+	 * the next message costs one small malloc next to its TLS record. */
+	if (!b->len) {
 		free(b->data);
 		b->data = NULL;
 		b->cap = 0;

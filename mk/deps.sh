@@ -6,7 +6,7 @@ set -eu
 PKGS="make gcc clang llvm pkg-config git ca-certificates
 	libbpf-dev bpftool liburing-dev libwolfssl-dev libmsgpack-dev libyaml-dev
 	libjansson-dev libcmocka-dev libclang-rt-14-dev linux-libc-dev libelf-dev zlib1g-dev
-	clang-format openssl curl jq iproute2 nftables procps psmisc util-linux
+	clang-format openssl curl jq iproute2 ethtool nftables procps psmisc util-linux
 	mosquitto mosquitto-clients python3 python3-paho-mqtt nodejs
 	debhelper dpkg-dev fakeroot debootstrap systemd-container"
 

@@ -158,12 +158,19 @@ grep -q 'received CONNACK (5)' "$dir/p" || fail "v311 not authenticated: $(grep 
 timeout 5 mosquitto_pub "${C[@]}" -V 5 -u "$NU" -t demo/a -m x -d >"$dir/p" 2>&1
 grep -q 'received CONNACK (135)' "$dir/p" || fail "v5 not authenticated: $(grep CONNACK "$dir/p")"
 
-# TLS refusals: unknown SNI; no ALPN on alpn:required (HTTP, not served: closed).
+# TLS refusals: unknown SNI; no ALPN on alpn:required means HTTP (decisions.md
+# #15), so an MQTT CONNECT there gets 400 and the connection closes, no CONNACK.
 echo | timeout 5 openssl s_client -connect "127.0.0.1:$tport" -servername nope.test -alpn mqtt \
 	-CAfile "$dir/ca.crt" >"$dir/p" 2>&1
 grep -q 'unrecognized name' "$dir/p" || fail "unknown SNI was not refused: $(tail -n 2 "$dir/p")"
 timeout 5 mosquitto_pub -h localhost -p "$tport" --cafile "$dir/ca.crt" -V 311 -u "$U" -t demo/a \
 	-m x >"$dir/p" 2>&1 && fail "MQTT without ALPN was accepted on an alpn:required listener"
+# The same CONNECT by hand: the answer is HTTP's 400, and the connection ends.
+printf '\020\014\000\004MQTT\004\002\000\074\000\000' |
+	timeout 5 openssl s_client -quiet -connect "127.0.0.1:$tport" -servername localhost \
+		-CAfile "$dir/ca.crt" >"$dir/p" 2>/dev/null
+head -n 1 "$dir/p" | grep -q '^HTTP/1.1 400' ||
+	fail "MQTT CONNECT without ALPN: expected HTTP 400, got: $(head -c 200 "$dir/p" | od -c | head -n 3)"
 grep -q '"reason":"TLS_ERROR".*nope.test' "$dir/tg.log" || fail "no event line for the unknown SNI"
 
 # Receive: a policy allowing Subscribe on everything but Receive only on demo/*.

@@ -249,8 +249,17 @@ static __always_inline int parse_l4(struct tg_cursor *c, struct tg_pkt *p)
 	}
 }
 
+/* The clock, read once per frame and only when a decision needs it: the read
+ * costs more (~30 ns here) than the rest of a frame's checks. */
+static __always_inline __u64 clock(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 /* The live ban covering the source, NULL if none; counts an expired match. */
-static __always_inline struct tg_ban *ban_lookup(struct tg_pkt *p, __u64 now)
+static __always_inline struct tg_ban *ban_lookup(struct tg_pkt *p, __u64 *now)
 {
 	struct tg_ban *ban;
 
@@ -267,7 +276,7 @@ static __always_inline struct tg_ban *ban_lookup(struct tg_pkt *p, __u64 now)
 	}
 	if (!ban)
 		return NULL;
-	if (ban->expires_ns && ban->expires_ns <= now) {
+	if (ban->expires_ns && ban->expires_ns <= clock(now)) {
 		count(TG_STAT_BAN_EXPIRED, p->len);
 		return NULL;
 	}
@@ -303,8 +312,8 @@ static __always_inline int syn_budget(struct tg_pkt *p, __u64 now)
 /* TCP to a guarded port: bans, then the SYN budget. */
 static __always_inline int guard(struct tg_pkt *p, __u32 *why)
 {
-	__u64 now = bpf_ktime_get_ns();
-	struct tg_ban *ban = ban_lookup(p, now);
+	__u64 now = 0;
+	struct tg_ban *ban = ban_lookup(p, &now);
 
 	if (ban) {
 		__sync_fetch_and_add(&ban->hits, 1);
@@ -313,7 +322,7 @@ static __always_inline int guard(struct tg_pkt *p, __u32 *why)
 	}
 	if (!p->syn_only || !tg_cfg.syn_cost_ns)
 		return XDP_PASS;
-	if (syn_budget(p, now)) {
+	if (syn_budget(p, clock(&now))) {
 		*why = TG_STAT_SYN_OVER;
 		return XDP_DROP;
 	}

@@ -9,6 +9,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/blake2.h>
 
 #include "clientid.h"
 
@@ -32,17 +36,23 @@ struct shard {
 
 struct clientid_table {
 	unsigned limit;
+	uint8_t key[16]; /* random: the hash of an id cannot be known outside */
 	struct shard shards[SHARDS];
 };
 
-/* FNV-1a, 64 bits: ids are short and not chosen to collide against us any
- * more than they could overload a broker. */
-static uint64_t hash_id(const char *id)
+/* Keyed BLAKE2b, 64 bits: devices choose their ids, and with a known hash a
+ * fleet member could pick ids that all land in one chain and make every
+ * claim and release walk it (under the shard's lock). About 0.2 us per
+ * CONNECT. */
+static uint64_t hash_id(const struct clientid_table *t, const char *id)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0;
+	Blake2b b;
 
-	for (; *id; id++)
-		h = (h ^ (uint8_t)*id) * 0x100000001b3ull;
+	if (wc_InitBlake2b_WithKey(&b, sizeof(h), t->key, sizeof(t->key)) ||
+	    wc_Blake2bUpdate(&b, (const byte *)id, (word32)strlen(id)) ||
+	    wc_Blake2bFinal(&b, (byte *)&h, sizeof(h)))
+		return 0; /* cannot fail with these sizes; 0 is still a valid hash */
 	return h;
 }
 
@@ -52,6 +62,10 @@ struct clientid_table *clientid_table_new(unsigned takeovers_per_minute)
 
 	if (!t)
 		return NULL;
+	if (getrandom(t->key, sizeof(t->key), 0) != sizeof(t->key)) {
+		free(t);
+		return NULL;
+	}
 	t->limit = takeovers_per_minute;
 	for (size_t i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&t->shards[i].lock, NULL);
@@ -154,7 +168,7 @@ static bool count_takeover(struct entry *e, unsigned limit, uint64_t now_ms)
 int clientid_claim(struct clientid_table *t, const char *id, const struct clientid_owner *me,
 		   uint64_t now_ms, struct clientid_owner *prev, bool *flapping)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = hash_id(t, id);
 	struct shard *s = shard_of(t, h);
 	struct entry **pe;
 	int ret;
@@ -176,7 +190,7 @@ int clientid_claim(struct clientid_table *t, const char *id, const struct client
 
 void clientid_release(struct clientid_table *t, const char *id, const struct clientid_owner *me)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = hash_id(t, id);
 	struct shard *s = shard_of(t, h);
 	struct entry **pe, *e;
 

@@ -25,7 +25,7 @@ struct clientid_owner {
 struct clientid_table;
 
 /* A table for ids taken over at most @takeovers_per_minute times a minute
- * before they are flapping. NULL on ENOMEM. */
+ * before they are flapping. NULL on ENOMEM (or no random key). */
 struct clientid_table *clientid_table_new(unsigned takeovers_per_minute);
 void clientid_table_free(struct clientid_table *t);
 

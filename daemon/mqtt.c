@@ -846,73 +846,71 @@ static enum mqtt_err check_sub(struct pctx *x, uint32_t pos, const struct mqtt_s
 	return MQTT_OK;
 }
 
-static enum mqtt_err parse_subscribe(struct pctx *x, struct mqtt_subscribe *o)
+/* The head and topic filter list shared by SUBSCRIBE and UNSUBSCRIBE (whose
+ * filters have no options byte). The list is checked here and walked again
+ * by the user (mqtt_subscribe_next, mqtt_unsubscribe_next). */
+struct filter_list {
+	uint16_t *packet_id;
+	struct mqtt_props *props;
+	const uint8_t **list;
+	uint32_t *list_len, *n;
+};
+
+static enum mqtt_err parse_filter_list(struct pctx *x, const struct filter_list *o)
 {
+	bool with_options = x->type == MQTT_SUBSCRIBE;
 	enum mqtt_err rc;
 
-	rc = read_packet_id(x, &o->packet_id);
+	rc = read_packet_id(x, o->packet_id);
 	if (rc)
 		return rc;
-	props_clear(&o->props);
+	props_clear(o->props);
 	if (x->v == MQTT_V5) {
-		rc = parse_props(x, MQTT_SUBSCRIBE, &o->props);
+		rc = parse_props(x, x->type, o->props);
 		if (rc)
 			return rc;
 	}
-	o->subs = NULL;
-	o->list = x->c.buf + x->c.pos;
-	o->list_len = mqtt_cur_left(&x->c);
-	o->n = 0;
-	if (!o->list_len)
+	*o->list = x->c.buf + x->c.pos;
+	*o->list_len = mqtt_cur_left(&x->c);
+	*o->n = 0;
+	if (!*o->list_len)
 		return fail(x, MQTT_ERR_PROTOCOL, "payload", "no topic filter");
 	while (mqtt_cur_left(&x->c)) {
 		uint32_t pos = x->c.pos;
-		struct mqtt_sub s;
+		struct mqtt_sub s = { 0 };
+		const char *why;
 
 		if (mqtt_read_utf8(&x->c, &s.filter))
 			return fail(x, MQTT_ERR_MALFORMED, "topic filter", NULL);
-		if (mqtt_read_u8(&x->c, &s.options))
-			return fail(x, MQTT_ERR_MALFORMED, "subscription options", NULL);
-		rc = check_sub(x, pos, &s);
-		if (rc)
-			return rc;
-		o->n++;
+		if (with_options) {
+			if (mqtt_read_u8(&x->c, &s.options))
+				return fail(x, MQTT_ERR_MALFORMED, "subscription options", NULL);
+			rc = check_sub(x, pos, &s);
+			if (rc)
+				return rc;
+		} else {
+			why = mqtt_topic_filter_check(s.filter.ptr, s.filter.len, x->v);
+			if (why)
+				return fail_at(x, MQTT_ERR_TOPIC_FILTER_INVALID, pos,
+					       "topic filter", why);
+		}
+		(*o->n)++;
 	}
 	return MQTT_OK;
 }
 
+static enum mqtt_err parse_subscribe(struct pctx *x, struct mqtt_subscribe *o)
+{
+	o->subs = NULL;
+	return parse_filter_list(x, &(struct filter_list){ &o->packet_id, &o->props, &o->list,
+							   &o->list_len, &o->n });
+}
+
 static enum mqtt_err parse_unsubscribe(struct pctx *x, struct mqtt_unsubscribe *o)
 {
-	enum mqtt_err rc;
-
-	rc = read_packet_id(x, &o->packet_id);
-	if (rc)
-		return rc;
-	props_clear(&o->props);
-	if (x->v == MQTT_V5) {
-		rc = parse_props(x, MQTT_UNSUBSCRIBE, &o->props);
-		if (rc)
-			return rc;
-	}
 	o->filters = NULL;
-	o->list = x->c.buf + x->c.pos;
-	o->list_len = mqtt_cur_left(&x->c);
-	o->n = 0;
-	if (!o->list_len)
-		return fail(x, MQTT_ERR_PROTOCOL, "payload", "no topic filter");
-	while (mqtt_cur_left(&x->c)) {
-		uint32_t pos = x->c.pos;
-		struct mqtt_str f;
-		const char *why;
-
-		if (mqtt_read_utf8(&x->c, &f))
-			return fail(x, MQTT_ERR_MALFORMED, "topic filter", NULL);
-		why = mqtt_topic_filter_check(f.ptr, f.len, x->v);
-		if (why)
-			return fail_at(x, MQTT_ERR_TOPIC_FILTER_INVALID, pos, "topic filter", why);
-		o->n++;
-	}
-	return MQTT_OK;
+	return parse_filter_list(x, &(struct filter_list){ &o->packet_id, &o->props, &o->list,
+							   &o->list_len, &o->n });
 }
 
 /* SUBACK, and UNSUBACK (whose 3.1.1 form has no payload). */

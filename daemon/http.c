@@ -693,13 +693,11 @@ static int extra_param(const char *key, size_t kn, const char *v, size_t vn,
 	if (i == sizeof(params) / sizeof(params[0]))
 		return 1;
 	if (pr->present & MQTT_PROP_BIT(params[i].id))
-		return bad(why, why_len, "query parameter %s given more than once",
-			   params[i].name);
+		return bad(why, why_len, "query parameter %s given more than once", params[i].name);
 	pr->present |= MQTT_PROP_BIT(params[i].id);
 	switch (params[i].id) {
 	case MQTT_PROP_CONTENT_TYPE:
-		return str_param("contentType", v, vn, false, db, &pr->content_type, why,
-				 why_len);
+		return str_param("contentType", v, vn, false, db, &pr->content_type, why, why_len);
 	case MQTT_PROP_RESPONSE_TOPIC:
 		return str_param("responseTopic", v, vn, true, db, &pr->response_topic, why,
 				 why_len);
@@ -874,7 +872,7 @@ static int user_props_load(const struct auth_kv *h, json_t **out, size_t *bytes,
 		goto out;
 	}
 	*bytes = 0;
-	json_array_foreach(arr, i, el) {
+	json_array_foreach (arr, i, el) {
 		if (!json_is_object(el) || json_object_size(el) != 1) {
 			st = bad(why, why_len,
 				 "header " HTTP_HDR_USER_PROPERTIES
@@ -886,7 +884,8 @@ static int user_props_load(const struct auth_kv *h, json_t **out, size_t *bytes,
 		val = json_object_iter_value(json_object_iter(el));
 		if (!json_is_string(val)) {
 			st = bad(why, why_len,
-				 "header " HTTP_HDR_USER_PROPERTIES ": element %zu: value not a string",
+				 "header " HTTP_HDR_USER_PROPERTIES
+				 ": element %zu: value not a string",
 				 i);
 			goto out;
 		}
@@ -912,7 +911,7 @@ static void user_props_copy(json_t *arr, struct mqtt_str_pair *pairs, char *strs
 	size_t i;
 	json_t *el;
 
-	json_array_foreach(arr, i, el) {
+	json_array_foreach (arr, i, el) {
 		void *iter = json_object_iter(el);
 		const char *key = json_object_iter_key(iter);
 		json_t *val = json_object_iter_value(iter);
@@ -1001,8 +1000,8 @@ static int publish_headers(const struct http_request *req, struct http_publish *
 		return 0;
 	corr = (unsigned char *)mem + pairs * sizeof(struct mqtt_str_pair) + strs;
 	if (b64_decode(cd->value, cd->value_len, corr, &n, &at))
-		return bad(why, why_len, "header " HTTP_HDR_CORRELATION_DATA ": not base64 (byte %zu)",
-			   at);
+		return bad(why, why_len,
+			   "header " HTTP_HDR_CORRELATION_DATA ": not base64 (byte %zu)", at);
 	if (n > 65535)
 		return bad(why, why_len,
 			   "header " HTTP_HDR_CORRELATION_DATA ": longer than 65535 bytes decoded");

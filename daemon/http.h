@@ -200,7 +200,8 @@ bool http_query_next(const char *q, size_t len, size_t *it, const char **key, si
  * 2^32-1 s), each at most once; headers, each at most once:
  */
 #define HTTP_HDR_USER_PROPERTIES "x-amz-mqtt5-user-properties" /* base64 of a JSON array */
-#define HTTP_HDR_PAYLOAD_FORMAT "x-amz-mqtt5-payload-format-indicator" /* UNSPECIFIED_BYTES|UTF8_DATA */
+#define HTTP_HDR_PAYLOAD_FORMAT \
+	"x-amz-mqtt5-payload-format-indicator"			 /* UNSPECIFIED_BYTES|UTF8_DATA */
 #define HTTP_HDR_CORRELATION_DATA "x-amz-mqtt5-correlation-data" /* base64 */
 /* A User Property's key and value: at most this many characters (code points) each. */
 #define HTTP_USER_PROPERTY_MAX_CHARS 1024

@@ -304,14 +304,13 @@ static void sess_limits(struct http_pool_sess *s, const struct mqtt_props *props
 
 	s->receive_max = has & MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAX) ? props->receive_max : 65535;
 	s->max_qos = has & MQTT_PROP_BIT(MQTT_PROP_MAX_QOS) ? props->max_qos : 1;
-	s->retain_ok = has & MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) ? props->retain_available :
-									   true;
-	s->max_packet = has & MQTT_PROP_BIT(MQTT_PROP_MAX_PACKET_SIZE) ? props->max_packet_size :
-									   0;
-	s->keepalive_s = (has & MQTT_PROP_BIT(MQTT_PROP_SERVER_KEEP_ALIVE)) &&
-					 props->server_keep_alive ?
-				 props->server_keep_alive :
-				 POOL_KEEPALIVE_S;
+	s->retain_ok =
+		has & MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) ? props->retain_available : true;
+	s->max_packet = has & MQTT_PROP_BIT(MQTT_PROP_MAX_PACKET_SIZE) ? props->max_packet_size : 0;
+	s->keepalive_s =
+		(has & MQTT_PROP_BIT(MQTT_PROP_SERVER_KEEP_ALIVE)) && props->server_keep_alive ?
+			props->server_keep_alive :
+			POOL_KEEPALIVE_S;
 }
 
 static void on_connack(struct conn *c, struct http_pool_sess *s, const struct mqtt_packet *p)
@@ -390,8 +389,9 @@ static void on_puback(struct conn *c, struct http_pool_sess *s, const struct mqt
 		const struct mqtt_str *rs = &ack->props.reason_string;
 		bool has_rs = ack->props.present & MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
 
-		snprintf(why, sizeof(why), "the broker refused the PUBLISH with reason 0x%02x%s%.*s",
-			 ack->reason, has_rs ? ": " : "", has_rs ? (rs->len > 80 ? 80 : rs->len) : 0,
+		snprintf(why, sizeof(why),
+			 "the broker refused the PUBLISH with reason 0x%02x%s%.*s", ack->reason,
+			 has_rs ? ": " : "", has_rs ? (rs->len > 80 ? 80 : rs->len) : 0,
 			 has_rs ? rs->ptr : "");
 		wait_run(c, &wt, failed_cb, why);
 	} else {

@@ -881,6 +881,7 @@ static const struct kw limits_kws[] = {
 	{ "max_queued_bytes", p_size, CFG(limits.max_queued_bytes), 65536, 1 << 30 },
 	{ "client_id_takeovers_per_minute", p_uint, CFG(limits.client_id_takeovers_per_minute), 1,
 	  1000000 },
+	{ "reload_drain_seconds", p_uint, CFG(limits.reload_drain_s), 0, 86400 },
 	{ NULL },
 };
 
@@ -1024,6 +1025,7 @@ static int set_defaults(struct tg_config *cfg, const char *name)
 	cfg->limits.connect_timeout_ms = 10000;
 	cfg->limits.max_queued_bytes = 1 << 20;
 	cfg->limits.client_id_takeovers_per_minute = 10;
+	cfg->limits.reload_drain_s = 30;
 	cfg->default_domain = -1;
 	cfg->upstream.port = 1883;
 	cfg->upstream.connect_timeout_ms = 5000;

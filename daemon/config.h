@@ -108,6 +108,7 @@ struct tg_config {
 		unsigned connect_timeout_ms; /* TCP accept to MQTT CONNECT received */
 		size_t max_queued_bytes;     /* output waiting for a slow peer before closing it */
 		unsigned client_id_takeovers_per_minute; /* more: the client id is flapping */
+		unsigned reload_drain_s; /* a replaced daemon keeps its connections this long */
 	} limits;
 	struct {
 		unsigned timeout_ms; /* <= AUTH_FUNCTION_CAP_MS */

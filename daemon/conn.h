@@ -74,6 +74,7 @@ struct conn {
 	uint64_t refresh_at_ms;	   /* next re-authorization, 0 = none */
 	uint64_t disconnect_at_ms; /* disconnectAfterInSeconds from the first connect */
 	uint64_t close_by_ms;	   /* CONN_CLOSING: give up draining after this */
+	uint64_t handover_at_ms;   /* hand-over drain: disconnect then (0 = not set) */
 
 	/* device side */
 	int fd;

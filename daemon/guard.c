@@ -172,6 +172,18 @@ void guard_free(struct guard *g)
 	free(g);
 }
 
+void guard_detach(struct guard *g)
+{
+	struct bpf_xdp *x = g ? xdp_of(g) : NULL;
+
+	if (!x)
+		return;
+	for (size_t i = 0; i < g->cfg->xdp.ninterfaces; i++)
+		if (!bpf_xdp_detach_iface(x, g->cfg->xdp.interfaces[i]))
+			log_info("xdp: detached from %s for the successor",
+				 g->cfg->xdp.interfaces[i]);
+}
+
 bool guard_active(const struct guard *g)
 {
 	return xdp_of(g) != NULL;

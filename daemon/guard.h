@@ -37,6 +37,9 @@ int guard_attach(struct guard *g, char *err, size_t errsz);
 int guard_bpffs(const char *pin_dir, char *err, size_t errsz);
 /* Detaches what guard_attach() attached; pinned bans stay. NULL is fine. */
 void guard_free(struct guard *g);
+/* Detaches the XDP filter from its interfaces but keeps the maps: reports and
+ * bans still work. For a hand-over, so that the successor can attach. */
+void guard_detach(struct guard *g);
 /* True when the XDP filter is loaded (ban and counter operations work). */
 bool guard_active(const struct guard *g);
 

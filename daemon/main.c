@@ -9,11 +9,14 @@
  * Hand-over (zero downtime): `tollgated --takeover[=PID]` started while the
  * old daemon runs brings up its data plane first; its listeners join the
  * old SO_REUSEPORT groups and take the pinned steering slots (steer.h), so
- * new connections reach it from then on. With PID it then sends SIGTERM to
- * the old daemon (else the operator does); the old one closes its listeners
- * (queued connections migrate) and its device connections. The new process
+ * new connections reach it from then on. With PID it then sends the old
+ * daemon SIGTERM carrying HANDOVER_SIGVAL (sigqueue); the old one detaches
+ * its XDP filter, removes its control socket, closes its listeners (queued
+ * connections migrate) and drains: it keeps serving its device connections
+ * for up to limits.reload_drain_seconds (worker.h, dataplane_drain). A plain
+ * SIGTERM (systemctl stop, the operator) stops at once. The new process
  * waits until the old control socket is gone, then binds its own and
- * attaches XDP (the old filter detached on exit; pinned bans stayed).
+ * attaches XDP (pinned bans stayed).
  * SIGHUP makes the daemon start `/proc/self/exe --takeover=<its pid>` with
  * the same configuration: a new binary and configuration take effect; the
  * old process keeps serving if the new one fails before taking over.
@@ -186,8 +189,12 @@ static void spawn_successor(const struct tg_config *cfg)
 		log_info("reload: started pid %d to take over", (int)pid);
 }
 
-/* Blocks until SIGTERM or SIGINT; SIGHUP starts a successor; expired bans go meanwhile. */
-static void wait_for_stop(const struct tg_config *cfg, struct guard *guard)
+/* The value a successor's SIGTERM carries (sigqueue): "I serve now, drain". */
+#define HANDOVER_SIGVAL 0x7467686f /* "tgho" */
+
+/* Blocks until SIGTERM or SIGINT; SIGHUP starts a successor; expired bans go
+ * meanwhile. Returns true when the SIGTERM came from a successor. */
+static bool wait_for_stop(const struct tg_config *cfg, struct guard *guard)
 {
 	const struct timespec gc = { .tv_sec = GC_INTERVAL_S };
 	sigset_t set;
@@ -205,9 +212,13 @@ static void wait_for_stop(const struct tg_config *cfg, struct guard *guard)
 		} else if (sig == SIGHUP) {
 			log_info("reload requested (SIGHUP from pid %d)", (int)si.si_pid);
 			spawn_successor(cfg);
+		} else if (sig == SIGTERM && si.si_code == SI_QUEUE &&
+			   si.si_value.sival_int == HANDOVER_SIGVAL) {
+			log_info("hand-over: pid %d serves now; draining", (int)si.si_pid);
+			return true;
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: shutting down", strsignal(sig));
-			return;
+			return false;
 		}
 	}
 }
@@ -332,22 +343,43 @@ static int start_dataplane(const struct tg_config *cfg, struct daemon *d)
 	return 0;
 }
 
-/*
- * Submitters stop first (control thread, workers), then the engine completes
- * what is pending into mailboxes that still exist, then the workers' mailboxes
- * go (worker.h). The guard goes last: the workers reported to it.
- */
-static void stop_all(struct daemon *d)
+/* What the stops below leave: the engine completes what is pending into
+ * mailboxes that still exist, then the workers' mailboxes go (worker.h). The
+ * guard goes last: the workers reported to it. */
+static void free_all(struct daemon *d)
 {
-	if (d->ctl)
-		ctl_server_stop(d->ctl);
-	dataplane_stop(d->dp);
 	auth_engine_free(d->engine);
 	dataplane_free(d->dp);
 	ctl_server_free(d->ctl);
 	guard_free(d->guard);
 	policy_cache_free(d->policies);
 	authz_registry_free(d->reg);
+}
+
+/* Submitters stop first (control thread, workers), then free_all(). */
+static void stop_all(struct daemon *d)
+{
+	if (d->ctl)
+		ctl_server_stop(d->ctl);
+	dataplane_stop(d->dp);
+	free_all(d);
+}
+
+/*
+ * After a hand-over: the XDP filter and the control socket go first, so the
+ * successor can take both, then the data plane drains for up to
+ * limits.reload_drain_seconds (worker.h) before the rest stops.
+ */
+static void stop_handover(const struct tg_config *cfg, struct daemon *d)
+{
+	guard_detach(d->guard);
+	if (d->ctl)
+		ctl_server_stop(d->ctl);
+	if (d->dp)
+		log_info("hand-over: keeping this process's connections for at most %u s",
+			 cfg->limits.reload_drain_s);
+	dataplane_drain(d->dp, cfg->limits.reload_drain_s * 1000);
+	free_all(d);
 }
 
 /* Normal start: XDP, control, data plane. */
@@ -374,7 +406,7 @@ static int start_takeover(const struct tg_config *cfg, struct daemon *d, pid_t o
 	/* systemd must follow this process before the old main process exits. */
 	if (sdnotify_mainpid())
 		log_warn("takeover: cannot tell systemd the new main pid");
-	if (old > 0 && kill(old, SIGTERM) == -1)
+	if (old > 0 && sigqueue(old, SIGTERM, (union sigval){ .sival_int = HANDOVER_SIGVAL }) == -1)
 		log_warn("takeover: cannot signal pid %d: %s", (int)old, strerror(errno));
 	if (start_control(cfg, d, TAKEOVER_WAIT_MS))
 		return -1;
@@ -403,7 +435,10 @@ static int run(const struct tg_config *cfg, pid_t takeover)
 		log_info("tollgated ready: control socket %s, state %s", cfg->control.socket,
 			 cfg->state_file);
 		sdnotify("READY=1");
-		wait_for_stop(cfg, d.guard);
+		if (wait_for_stop(cfg, d.guard)) {
+			stop_handover(cfg, &d);
+			return 0;
+		}
 	}
 	stop_all(&d);
 	return ret ? 1 : 0;

@@ -100,9 +100,10 @@ struct worker {
 	size_t nheap, heap_cap;
 	bool stopping;
 	uint64_t stop_by_ms;
-	uint8_t *scratch;  /* WORKER_SCRATCH bytes */
-	uint8_t *plain;	   /* PLAIN_BUF bytes of decrypted device input */
-	uint8_t *up_plain; /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
+	uint64_t drain_end_ms; /* hand-over drain: MQTT sessions end by then; 0 = none */
+	uint8_t *scratch;      /* WORKER_SCRATCH bytes */
+	uint8_t *plain;	       /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *up_plain;     /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
 	struct http_pool *pool;
 };
 
@@ -119,6 +120,7 @@ struct dataplane {
 	struct clientid_table *ids;
 	struct steer *steer; /* NULL: not steered */
 	atomic_bool stop;
+	unsigned drain_ms; /* set before stop: 0 = close everything now */
 };
 
 static void dev_flush(struct conn *c);
@@ -272,6 +274,7 @@ static uint64_t conn_deadline(const struct conn *c)
 		if (c->keep_alive)
 			t = c->last_rx_ms + mqtt_keepalive_timeout_ms(c->keep_alive);
 		t = min_nonzero(t, c->refresh_at_ms);
+		t = min_nonzero(t, c->handover_at_ms);
 		return min_nonzero(t, c->disconnect_at_ms);
 	case CONN_CLOSING:
 		return c->close_by_ms;
@@ -320,6 +323,9 @@ static void conn_timer_fire(struct conn *c, uint64_t now)
 		else if (c->disconnect_at_ms && now >= c->disconnect_at_ms)
 			relay_disconnect(c, MQTT_RC_MAXIMUM_CONNECT_TIME,
 					 "CUSTOMAUTH_TTL_EXPIRATION");
+		else if (c->handover_at_ms && now >= c->handover_at_ms)
+			relay_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN,
+					 "SERVER_INITIATED_DISCONNECT");
 		else if (c->refresh_at_ms && now >= c->refresh_at_ms) {
 			c->refresh_at_ms = 0;
 			if (conn_auth_submit(c, true))
@@ -1269,28 +1275,82 @@ static void arm_tick(struct worker *w)
 	io_uring_sqe_set_data64(sqe, loop_ud(OP_TICK, 0, 0));
 }
 
-static void begin_stop(struct worker *w)
+static void stop_listening(struct worker *w)
 {
-	w->stopping = true;
-	w->stop_by_ms = worker_now_ms() + STOP_GRACE_MS;
 	for (size_t i = 0; i < w->dp->sh.cfg->nlisteners; i++) {
 		if (w->lfds[i] < 0)
 			continue;
 		cancel_fd(w, w->lfds[i]);
 	}
+}
+
+static void close_now(struct conn *c)
+{
+	c->inflight++;
+	if (c->state == CONN_RELAY)
+		relay_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN, "SERVER_INITIATED_DISCONNECT");
+	else
+		conn_close(c, "SERVER_INITIATED_DISCONNECT");
+	c->inflight--;
+	conn_maybe_free(c);
+}
+
+/*
+ * One pass of the hand-over drain (every tick): MQTT sessions get a random
+ * moment before the end of the window to be told to go, idle HTTP
+ * connections go now, connections still setting up are left to finish. Once
+ * no device connection is left, the HTTP publish pool's broker sessions go.
+ */
+static void drain_pass(struct worker *w, uint64_t now)
+{
+	uint32_t devices = 0;
+
 	for (uint32_t s = 0; s < w->nslots; s++) {
 		struct conn *c = w->slots[s];
 
-		if (!c || c->state == CONN_CLOSING)
+		if (!c || c->state == CONN_CLOSING || c->state == CONN_POOL)
 			continue;
-		c->inflight++;
-		if (c->state == CONN_RELAY)
-			relay_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN,
-					 "SERVER_INITIATED_DISCONNECT");
-		else
-			conn_close(c, "SERVER_INITIATED_DISCONNECT");
-		c->inflight--;
-		conn_maybe_free(c);
+		devices++;
+		if (c->state == CONN_HTTP && !http_conn_busy(c)) {
+			close_now(c);
+		} else if (c->state == CONN_RELAY && !c->handover_at_ms) {
+			uint64_t left = w->drain_end_ms > now ? w->drain_end_ms - now : 0;
+			uint32_t r;
+
+			if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+				r = s * 2654435761u;
+			c->handover_at_ms = now + (left ? r % left : 0) + 1;
+			conn_timer_update(c);
+		}
+	}
+	if (devices)
+		return;
+	for (uint32_t s = 0; s < w->nslots; s++) {
+		struct conn *c = w->slots[s];
+
+		if (c && c->state == CONN_POOL)
+			close_now(c);
+	}
+}
+
+static void begin_stop(struct worker *w)
+{
+	uint64_t now = worker_now_ms();
+
+	w->stopping = true;
+	stop_listening(w);
+	if (w->dp->drain_ms) {
+		w->drain_end_ms = now + w->dp->drain_ms;
+		w->stop_by_ms = w->drain_end_ms + STOP_GRACE_MS;
+		drain_pass(w, now);
+		return;
+	}
+	w->stop_by_ms = now + STOP_GRACE_MS;
+	for (uint32_t s = 0; s < w->nslots; s++) {
+		struct conn *c = w->slots[s];
+
+		if (c && c->state != CONN_CLOSING)
+			close_now(c);
 	}
 }
 
@@ -1335,6 +1395,8 @@ static void handle_cqe(struct worker *w, struct io_uring_cqe *cqe)
 		break;
 	case OP_TICK:
 		run_timers(w);
+		if (w->drain_end_ms)
+			drain_pass(w, worker_now_ms());
 		if (!w->stopping || w->nconns)
 			arm_tick(w);
 		break;
@@ -1622,6 +1684,13 @@ err_stop:
 err:
 	dataplane_free(dp);
 	return NULL;
+}
+
+void dataplane_drain(struct dataplane *dp, unsigned drain_ms)
+{
+	if (dp)
+		dp->drain_ms = drain_ms;
+	dataplane_stop(dp);
 }
 
 void dataplane_stop(struct dataplane *dp)

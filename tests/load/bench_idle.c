@@ -32,7 +32,7 @@
 #include "bench.h"
 
 #define IDLE_CONNECT_MAX 1024 /* bytes of the CONNECT packet */
-#define IDLE_TARGET_KIB 32 /* issue 4: resident memory per idle connection */
+#define IDLE_TARGET_KIB 32    /* issue 4: resident memory per idle connection */
 #define IDLE_KEEPALIVE_S 1200 /* AWS IoT's largest keep-alive: no PINGREQ needed */
 
 enum idle_state {

@@ -29,10 +29,14 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "auth/creds.h"
+#include "b64.h"
 #include "http.h"
 #include "log.h"
 #include "mqtt.h"
@@ -598,14 +602,124 @@ static bool str_is(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && !memcmp(s, lit, n);
 }
 
-/* Reads qos and retain from the query string @q. Returns 0 or 400 with @why. */
-static int publish_params(const char *q, size_t len, struct http_publish *pub, char *why,
-			  size_t why_len)
+/* Where decoded query values go: the caller's buffer after the topic. */
+struct dec_buf {
+	char *p;
+	size_t cap, len;
+};
+
+static int bad(char *why, size_t why_len, const char *fmt, ...) __printf(3, 4);
+
+/* Writes the reason for a 400 into @why. Returns 400. */
+static int bad(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+	return HTTP_BAD_REQUEST;
+}
+
+/* At most this many bytes of a refused value are quoted in a reason. */
+#define QUOTE_MAX 32
+#define QUOTE(n) (int)((n) > QUOTE_MAX ? QUOTE_MAX : (n))
+
+/*
+ * Decodes the query value @v (@vn bytes) of parameter @name into @db as an
+ * MQTT UTF-8 string (a topic name when @topic). Returns 0 or 400 with @why.
+ */
+static int str_param(const char *name, const char *v, size_t vn, bool topic, struct dec_buf *db,
+		     struct mqtt_str *out, char *why, size_t why_len)
+{
+	char *dst = db->p + db->len;
+	const char *reason;
+	size_t n, at;
+
+	if (vn + 1 > db->cap - db->len)
+		return bad(why, why_len, "query parameter %s: no room to decode it", name);
+	if (auth_pct_decode(v, vn, dst, &n, &at))
+		return bad(why, why_len, "query parameter %s: malformed percent-escape at byte %zu",
+			   name, at);
+	reason = n > 65535 ? "longer than 65535 bytes" : mqtt_utf8_check((const uint8_t *)dst, n);
+	if (!reason && topic)
+		reason = mqtt_topic_name_check(dst, n);
+	if (reason)
+		return bad(why, why_len, "query parameter %s: %s", name, reason);
+	db->len += n + 1;
+	*out = (struct mqtt_str){ dst, (uint16_t)n };
+	return 0;
+}
+
+/* messageExpiry: decimal digits, 0 to 2^32 - 1. */
+static bool parse_expiry(const char *v, size_t vn, uint32_t *out)
+{
+	char val[16];
+	uint64_t x = 0;
+	size_t n;
+
+	if (!decode_small(v, vn, val, &n) || !n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(val[i] - '0');
+	}
+	if (x > UINT32_MAX)
+		return false;
+	*out = (uint32_t)x;
+	return true;
+}
+
+/* The query parameters that become MQTT 5 properties. Returns 0, 1 when
+ * @key is not one of them, or 400 with @why. */
+static int extra_param(const char *key, size_t kn, const char *v, size_t vn,
+		       struct http_publish *pub, struct dec_buf *db, char *why, size_t why_len)
+{
+	struct mqtt_props *pr = &pub->props;
+	static const struct {
+		const char *name;
+		enum mqtt_prop_id id;
+	} params[] = {
+		{ "contentType", MQTT_PROP_CONTENT_TYPE },
+		{ "responseTopic", MQTT_PROP_RESPONSE_TOPIC },
+		{ "messageExpiry", MQTT_PROP_MESSAGE_EXPIRY },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (str_is(key, kn, params[i].name))
+			break;
+	if (i == sizeof(params) / sizeof(params[0]))
+		return 1;
+	if (pr->present & MQTT_PROP_BIT(params[i].id))
+		return bad(why, why_len, "query parameter %s given more than once", params[i].name);
+	pr->present |= MQTT_PROP_BIT(params[i].id);
+	switch (params[i].id) {
+	case MQTT_PROP_CONTENT_TYPE:
+		return str_param("contentType", v, vn, false, db, &pr->content_type, why, why_len);
+	case MQTT_PROP_RESPONSE_TOPIC:
+		return str_param("responseTopic", v, vn, true, db, &pr->response_topic, why,
+				 why_len);
+	default:
+		if (parse_expiry(v, vn, &pr->message_expiry))
+			return 0;
+		return bad(why, why_len,
+			   "query parameter messageExpiry must be an integer from 0 to "
+			   "4294967295, got '%.*s'",
+			   QUOTE(vn), v);
+	}
+}
+
+/* Reads qos, retain and the MQTT 5 parameters from the query string @q. Returns 0 or 400 with @why. */
+static int publish_params(const char *q, size_t len, struct http_publish *pub, struct dec_buf *db,
+			  char *why, size_t why_len)
 {
 	const char *k, *v;
 	size_t kn, vn, it = 0, dk, dv;
 	bool have_qos = false, have_retain = false;
 	char key[16], val[16];
+	int st;
 
 	while (q && http_query_next(q, len, &it, &k, &kn, &v, &vn)) {
 		if (!decode_small(k, kn, key, &dk))
@@ -622,26 +736,305 @@ static int publish_params(const char *q, size_t len, struct http_publish *pub, c
 				goto bad_retain;
 			pub->retain = val[0] == 't';
 			have_retain = true;
+		} else {
+			st = extra_param(key, dk, v, vn, pub, db, why, why_len);
+			if (st > 1)
+				return st;
 		}
 	}
 	return 0;
 bad_qos:
-	snprintf(why, why_len, "query parameter qos must be given once as 0 or 1, got '%.*s'",
-		 (int)(vn > 32 ? 32 : vn), v);
-	return HTTP_BAD_REQUEST;
+	return bad(why, why_len, "query parameter qos must be given once as 0 or 1, got '%.*s'",
+		   QUOTE(vn), v);
 bad_retain:
-	snprintf(why, why_len,
-		 "query parameter retain must be given once as true or false, got '%.*s'",
-		 (int)(vn > 32 ? 32 : vn), v);
-	return HTTP_BAD_REQUEST;
+	return bad(why, why_len,
+		   "query parameter retain must be given once as true or false, got '%.*s'",
+		   QUOTE(vn), v);
 }
 
-int http_publish_parse(const struct http_request *req, struct http_publish *pub, char *topic_buf,
+/* ---- MQTT 5 extras in headers -------------------------------------------------------------- */
+
+/*
+ * The one field named @name in *@out (NULL when absent). Returns 0, or 400
+ * with @why when it is repeated.
+ */
+static int header_once(const struct http_request *req, const char *name, const struct auth_kv **out,
+		       char *why, size_t why_len)
+{
+	size_t it = 0;
+
+	*out = http_header_next(req, name, &it);
+	if (*out && http_header_next(req, name, &it))
+		return bad(why, why_len, "header %s given more than once", name);
+	return 0;
+}
+
+/*
+ * The offset of the first byte of @p (@n bytes) that does not start a
+ * well-formed UTF-8 sequence (RFC 3629: shortest form, no surrogates, at
+ * most U+10FFFF), or @n. A payload's UTF-8 is not an MQTT string: controls
+ * such as a newline are fine in it.
+ */
+static size_t utf8_invalid_at(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		uint32_t cp, min;
+		size_t len;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4, cp = c & 0x07, min = 0x10000;
+		} else {
+			return i;
+		}
+		if (n - i < len)
+			return i;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
+/* Code points in @s (@n bytes of valid UTF-8). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t chars = 0;
+
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return chars;
+}
+
+/* Checks a User Property key or value (@what) of element @i. Returns 0 or 400 with @why. */
+static int user_str_check(const char *s, size_t n, size_t i, const char *what, char *why,
+			  size_t why_len)
+{
+	const char *reason = mqtt_utf8_check((const uint8_t *)s, n);
+
+	if (!reason && utf8_chars(s, n) > HTTP_USER_PROPERTY_MAX_CHARS)
+		reason = "longer than 1024 characters";
+	if (reason)
+		return bad(why, why_len, "header " HTTP_HDR_USER_PROPERTIES ": element %zu: %s %s",
+			   i, what, reason);
+	return 0;
+}
+
+/*
+ * Decodes the User Properties header @h: base64 of a JSON array of objects
+ * with one string member each. Returns 0 with the array in *@out (a new
+ * reference) and the bytes its strings need in *@bytes, or 400 (500 when
+ * out of memory) with @why.
+ */
+static int user_props_load(const struct auth_kv *h, json_t **out, size_t *bytes, char *why,
+			   size_t why_len)
+{
+	unsigned char *raw = malloc(b64_decoded_max(h->value_len));
+	json_error_t err;
+	json_t *arr = NULL, *el, *val;
+	size_t n, at, i;
+	const char *key;
+	int st = 0;
+
+	if (!raw) {
+		snprintf(why, why_len, "header " HTTP_HDR_USER_PROPERTIES ": out of memory");
+		return HTTP_INTERNAL_ERROR;
+	}
+	if (b64_decode(h->value, h->value_len, raw, &n, &at)) {
+		st = bad(why, why_len, "header " HTTP_HDR_USER_PROPERTIES ": not base64 (byte %zu)",
+			 at);
+		goto out;
+	}
+	arr = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, &err);
+	if (!arr) {
+		st = bad(why, why_len, "header " HTTP_HDR_USER_PROPERTIES ": not JSON: %s",
+			 err.text);
+		goto out;
+	}
+	if (!json_is_array(arr)) {
+		st = bad(why, why_len,
+			 "header " HTTP_HDR_USER_PROPERTIES ": not a JSON array of objects");
+		goto out;
+	}
+	*bytes = 0;
+	json_array_foreach (arr, i, el) {
+		if (!json_is_object(el) || json_object_size(el) != 1) {
+			st = bad(why, why_len,
+				 "header " HTTP_HDR_USER_PROPERTIES
+				 ": element %zu is not an object with one key/value pair",
+				 i);
+			goto out;
+		}
+		key = json_object_iter_key(json_object_iter(el));
+		val = json_object_iter_value(json_object_iter(el));
+		if (!json_is_string(val)) {
+			st = bad(why, why_len,
+				 "header " HTTP_HDR_USER_PROPERTIES
+				 ": element %zu: value not a string",
+				 i);
+			goto out;
+		}
+		st = user_str_check(key, strlen(key), i, "key", why, why_len);
+		if (!st)
+			st = user_str_check(json_string_value(val), json_string_length(val), i,
+					    "value", why, why_len);
+		if (st)
+			goto out;
+		*bytes += strlen(key) + json_string_length(val);
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	free(raw);
+	return st;
+}
+
+/* Copies the pairs of @arr (checked by user_props_load()) to @pairs, their strings to @strs. */
+static void user_props_copy(json_t *arr, struct mqtt_str_pair *pairs, char *strs)
+{
+	size_t i;
+	json_t *el;
+
+	json_array_foreach (arr, i, el) {
+		void *iter = json_object_iter(el);
+		const char *key = json_object_iter_key(iter);
+		json_t *val = json_object_iter_value(iter);
+		size_t kn = strlen(key), vn = json_string_length(val);
+
+		memcpy(strs, key, kn);
+		pairs[i].name = (struct mqtt_str){ strs, (uint16_t)kn };
+		strs += kn;
+		memcpy(strs, json_string_value(val), vn);
+		pairs[i].value = (struct mqtt_str){ strs, (uint16_t)vn };
+		strs += vn;
+	}
+}
+
+/* The length of the printable ASCII at the start of @s: what a reason may quote of a header. */
+static size_t ascii_prefix(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+/* The payload format header into @pr. Returns 0 or 400 with @why. */
+static int payload_format(const struct auth_kv *h, struct mqtt_props *pr, char *why, size_t why_len)
+{
+	if (str_is(h->value, h->value_len, "UNSPECIFIED_BYTES"))
+		pr->payload_format = 0;
+	else if (str_is(h->value, h->value_len, "UTF8_DATA"))
+		pr->payload_format = 1;
+	else
+		return bad(why, why_len,
+			   "header " HTTP_HDR_PAYLOAD_FORMAT
+			   " must be UNSPECIFIED_BYTES or UTF8_DATA, got '%.*s'",
+			   QUOTE(ascii_prefix(h->value, h->value_len)), h->value);
+	pr->present |= MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT);
+	return 0;
+}
+
+/*
+ * The MQTT 5 headers into pub->props: one allocation in pub->mem holds the
+ * User Property pairs, then their strings, then the Correlation Data.
+ * Returns 0, or 400 (500 when out of memory) with @why; pub->mem may then be
+ * set (the caller releases it).
+ */
+static int publish_headers(const struct http_request *req, struct http_publish *pub, char *why,
+			   size_t why_len)
+{
+	const struct auth_kv *up, *pf, *cd;
+	struct mqtt_props *pr = &pub->props;
+	json_t *arr = NULL;
+	size_t strs = 0, pairs = 0, corr_max = 0, n, at;
+	unsigned char *corr;
+	char *mem;
+	int st;
+
+	st = header_once(req, HTTP_HDR_USER_PROPERTIES, &up, why, why_len);
+	if (!st)
+		st = header_once(req, HTTP_HDR_PAYLOAD_FORMAT, &pf, why, why_len);
+	if (!st)
+		st = header_once(req, HTTP_HDR_CORRELATION_DATA, &cd, why, why_len);
+	if (!st && pf)
+		st = payload_format(pf, pr, why, why_len);
+	if (!st && up)
+		st = user_props_load(up, &arr, &strs, why, why_len);
+	if (st || (!arr && !cd))
+		return st;
+	pairs = arr ? json_array_size(arr) : 0;
+	corr_max = cd ? b64_decoded_max(cd->value_len) : 0;
+	mem = malloc(pairs * sizeof(struct mqtt_str_pair) + strs + corr_max + 1);
+	if (!mem) {
+		json_decref(arr);
+		snprintf(why, why_len, "MQTT 5 headers: out of memory");
+		return HTTP_INTERNAL_ERROR;
+	}
+	pub->mem = mem;
+	if (arr) {
+		user_props_copy(arr, (struct mqtt_str_pair *)mem,
+				mem + pairs * sizeof(struct mqtt_str_pair));
+		pr->user = (const struct mqtt_str_pair *)mem;
+		pr->n_user = (uint32_t)pairs;
+		json_decref(arr);
+	}
+	if (!cd)
+		return 0;
+	corr = (unsigned char *)mem + pairs * sizeof(struct mqtt_str_pair) + strs;
+	if (b64_decode(cd->value, cd->value_len, corr, &n, &at))
+		return bad(why, why_len,
+			   "header " HTTP_HDR_CORRELATION_DATA ": not base64 (byte %zu)", at);
+	if (n > 65535)
+		return bad(why, why_len,
+			   "header " HTTP_HDR_CORRELATION_DATA ": longer than 65535 bytes decoded");
+	pr->correlation_data = (struct mqtt_bin){ corr, (uint16_t)n };
+	pr->present |= MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
+	return 0;
+}
+
+void http_publish_release(struct http_publish *pub)
+{
+	free(pub->mem);
+	pub->mem = NULL;
+	pub->props.user = NULL;
+	pub->props.n_user = 0;
+	pub->props.present &= ~MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
+}
+
+bool http_publish_needs_mqtt5(const struct mqtt_props *props)
+{
+	uint64_t pfi = MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT);
+
+	return props->n_user || (props->present & ~pfi) ||
+	       ((props->present & pfi) && props->payload_format);
+}
+
+int http_publish_parse(const struct http_request *req, struct http_publish *pub, char *buf,
 		       size_t cap, char *why, size_t why_len)
 {
 	const char *path, *query, *raw, *reason;
-	size_t path_len, query_len, raw_len, bad;
+	size_t path_len, query_len, raw_len, at;
 	size_t n = sizeof(HTTP_TOPICS_PREFIX) - 1;
+	struct dec_buf db = { .p = buf, .cap = cap };
+	int st;
 
 	memset(pub, 0, sizeof(*pub));
 	http_target_split(req->target, req->target_len, &path, &path_len, &query, &query_len);
@@ -656,27 +1049,36 @@ int http_publish_parse(const struct http_request *req, struct http_publish *pub,
 	}
 	raw = path + n;
 	raw_len = path_len - n;
-	if (raw_len + 1 > cap) {
-		snprintf(why, why_len, "topic: longer than %zu bytes", cap - 1);
-		return HTTP_BAD_REQUEST;
-	}
-	if (auth_pct_decode(raw, raw_len, topic_buf, &pub->topic_len, &bad)) {
-		snprintf(why, why_len, "topic: malformed percent-escape at byte %zu", bad);
-		return HTTP_BAD_REQUEST;
-	}
-	reason = memchr(topic_buf, '\0', pub->topic_len) ? "contains U+0000" : NULL;
+	if (raw_len + 1 > cap)
+		return bad(why, why_len, "topic: longer than %zu bytes", cap - 1);
+	if (auth_pct_decode(raw, raw_len, buf, &pub->topic_len, &at))
+		return bad(why, why_len, "topic: malformed percent-escape at byte %zu", at);
+	reason = memchr(buf, '\0', pub->topic_len) ? "contains U+0000" : NULL;
 	if (!reason)
-		reason = mqtt_utf8_check((const uint8_t *)topic_buf, pub->topic_len);
+		reason = mqtt_utf8_check((const uint8_t *)buf, pub->topic_len);
 	if (!reason)
-		reason = mqtt_topic_name_check(topic_buf, pub->topic_len);
+		reason = mqtt_topic_name_check(buf, pub->topic_len);
 	if (!reason && pub->topic_len > 65535)
 		reason = "longer than 65535 bytes";
-	if (reason) {
-		snprintf(why, why_len, "topic: %s", reason);
-		return HTTP_BAD_REQUEST;
+	if (reason)
+		return bad(why, why_len, "topic: %s", reason);
+	pub->topic = buf;
+	db.len = pub->topic_len + 1;
+	st = publish_params(query, query_len, pub, &db, why, why_len);
+	if (!st)
+		st = publish_headers(req, pub, why, why_len);
+	if (!st && (pub->props.present & MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT)) &&
+	    pub->props.payload_format) {
+		at = utf8_invalid_at((const uint8_t *)req->body, req->body_len);
+		if (at < req->body_len)
+			st = bad(why, why_len,
+				 "body: not valid UTF-8 at byte %zu, but " HTTP_HDR_PAYLOAD_FORMAT
+				 " is UTF8_DATA",
+				 at);
 	}
-	pub->topic = topic_buf;
-	return publish_params(query, query_len, pub, why, why_len);
+	if (st)
+		http_publish_release(pub);
+	return st;
 }
 
 /* ---- responses -------------------------------------------------------------------------- */

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "auth/engine.h"
+#include "mqtt.h"
 
 #define HTTP_MAX_HEADERS 100 /* compile-time cap of http_limits.max_headers */
 
@@ -192,11 +193,32 @@ bool http_query_next(const char *q, size_t len, size_t *it, const char **key, si
 
 /* ---- HTTP publish: POST /topics/<topic>?qos=0|1&retain=true|false (decisions #12) ------- */
 
+/*
+ * The MQTT 5 extras of AWS's Publish API, which become PUBLISH properties:
+ * query parameters contentType (Content Type), responseTopic (Response
+ * Topic, a topic name) and messageExpiry (Message Expiry Interval, 0 to
+ * 2^32-1 s), each at most once; headers, each at most once:
+ */
+#define HTTP_HDR_USER_PROPERTIES "x-amz-mqtt5-user-properties" /* base64 of a JSON array */
+#define HTTP_HDR_PAYLOAD_FORMAT \
+	"x-amz-mqtt5-payload-format-indicator"			 /* UNSPECIFIED_BYTES|UTF8_DATA */
+#define HTTP_HDR_CORRELATION_DATA "x-amz-mqtt5-correlation-data" /* base64 */
+/* A User Property's key and value: at most this many characters (code points) each. */
+#define HTTP_USER_PROPERTY_MAX_CHARS 1024
+
 struct http_publish {
 	const char *topic; /* decoded, in the caller's buffer, NUL-terminated */
 	size_t topic_len;
 	uint8_t qos;
 	bool retain;
+	/*
+	 * The PUBLISH properties the request asked for (present 0 and n_user 0
+	 * when none): Content Type and Response Topic point into the caller's
+	 * buffer, Correlation Data and the @n_user User Properties (@user, in
+	 * the request's order) into @mem.
+	 */
+	struct mqtt_props props;
+	void *mem; /* owned; http_publish_release() */
 };
 
 #define HTTP_TOPICS_PREFIX "/topics/"
@@ -206,15 +228,29 @@ bool http_is_publish_target(const struct http_request *req);
 
 /*
  * Parses a publish request: the path after "/topics/" is percent-decoded
- * (decisions #6: '+' stays '+') into @topic_buf (@cap bytes, room for the
- * NUL) and must be a valid MQTT topic name in UTF-8; "qos" is 0 or 1
- * (default 0), "retain" true or false (default false); other query keys
- * (credentials, MQTT 5 extras) are left to others. Returns 0, or the status
- * to answer with the reason in @why: 405 when the method is not POST, 404
- * when the path is not under /topics/, 400 for a bad topic or parameter.
+ * (decisions #6: '+' stays '+') into @buf (@cap bytes; req->target_len + 1
+ * always suffices) and must be a valid MQTT topic name in UTF-8; "qos" is 0
+ * or 1 (default 0), "retain" true or false (default false); the MQTT 5
+ * extras (above) are decoded and checked into pub->props: strings by the
+ * MQTT UTF-8 rules (mqtt_codec.h), responseTopic as a topic name, User
+ * Properties as an array of objects of one string member each, and with
+ * UTF8_DATA the body must be well-formed UTF-8 (RFC 3629). Other query keys
+ * (credentials) are left to others. Returns 0 (release @pub with
+ * http_publish_release()), or the status to answer with the reason in
+ * @why, holding nothing: 405 when the method is not POST, 404 when the
+ * path is not under /topics/, 400 for a bad topic, parameter, extra or
+ * body, naming it and what was wrong.
  */
-int http_publish_parse(const struct http_request *req, struct http_publish *pub, char *topic_buf,
+int http_publish_parse(const struct http_request *req, struct http_publish *pub, char *buf,
 		       size_t cap, char *why, size_t why_len);
+/* Frees what @pub owns; it may be parsed into again. */
+void http_publish_release(struct http_publish *pub);
+/*
+ * True when @props hold something MQTT 3.1.1 cannot carry: any property
+ * but a Payload Format Indicator of 0 ("unspecified bytes", which MQTT 5
+ * says is the same as none).
+ */
+bool http_publish_needs_mqtt5(const struct mqtt_props *props);
 
 /* ---- responses ----------------------------------------------------------------------------- */
 

@@ -105,6 +105,7 @@ void http_conn_free(struct conn *c)
 		return;
 	obuf_free(&h->in);
 	free(h->topic_buf);
+	http_publish_release(&h->pub);
 	if (h->cached)
 		auth_result_put(h->cached);
 	free(h->cached_creds);
@@ -151,6 +152,7 @@ static void finish(struct conn *c, int status, const char *message, bool close)
 	http_parser_reset(&h->parser);
 	free(h->topic_buf);
 	h->topic_buf = NULL;
+	http_publish_release(&h->pub);
 	h->step = STEP_IDLE;
 	h->busy = false;
 	h->upgrade = false;
@@ -353,23 +355,54 @@ static void broker_failed(struct conn *c, const char *why)
 	finish(c, HTTP_UNAVAILABLE, "Service Unavailable", false);
 }
 
+/* The broker speaks MQTT 3.1.1 only (http_pool.h): a publish with MQTT 5
+ * properties cannot be delivered as asked (docs/decisions.md). */
+static void mqtt5_refused(struct conn *c)
+{
+	static const char why[] = "the request has MQTT 5 properties, but the broker behind this "
+				  "gateway speaks MQTT 3.1.1 only";
+
+	log_debug("http %s:%u: publish refused (501): %s", c->peer_ip, c->peer_port, why);
+	evlog_emit(c, EVLOG_PUBLISH_IN, false, "SERVER_ERROR", why);
+	finish(c, HTTP_NOT_IMPLEMENTED, why, false);
+}
+
+/* Why the pool could not take the PUBLISH (http_pool_publish()'s -errno). */
+static void pool_refused(struct conn *c, int err)
+{
+	char why[96];
+
+	if (err == -EPROTONOSUPPORT) {
+		mqtt5_refused(c);
+		return;
+	}
+	if (err == -ENOTSUP)
+		snprintf(why, sizeof(why),
+			 "the broker's CONNACK allows no QoS %u or no retained messages",
+			 c->http->pub.qos);
+	else if (err == -EMSGSIZE)
+		snprintf(why, sizeof(why), "the PUBLISH is over the broker's Maximum Packet Size");
+	else
+		snprintf(why, sizeof(why), "no broker session: %s", strerror(-err));
+	broker_failed(c, why);
+}
+
 /* Hands the PUBLISH to the pool (http_pool.h); answers when that is all. */
 static void send_publish(struct conn *c)
 {
 	struct http_conn *h = c->http;
 	struct mqtt_packet p = { .type = MQTT_PUBLISH };
-	char why[80];
 	int ret;
 
 	p.publish.qos = h->pub.qos;
 	p.publish.retain = h->pub.retain;
 	p.publish.topic = (struct mqtt_str){ h->pub.topic, (uint16_t)h->pub.topic_len };
+	p.publish.props = h->pub.props;
 	p.publish.payload = (const uint8_t *)h->req.body;
 	p.publish.payload_len = (uint32_t)h->req.body_len;
 	ret = http_pool_publish(c, h->ticket, &p);
 	if (ret < 0) {
-		snprintf(why, sizeof(why), "no broker session: %s", strerror(-ret));
-		broker_failed(c, why);
+		pool_refused(c, ret);
 		return;
 	}
 	if (ret > 0)

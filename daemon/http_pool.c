@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "http.h"
 #include "http_conn.h"
 #include "http_pool.h"
 #include "log.h"
@@ -16,8 +17,9 @@
 
 #define POOL_KEEPALIVE_S 60
 
-/* A request waiting on a session: for its CONNACK (@packet_id 0) or for
- * the PUBACK of @packet_id. */
+/* A request waiting on a session: for it to take the PUBLISH (@packet_id
+ * 0: its CONNACK, or room under the broker's Receive Maximum) or for the
+ * PUBACK of @packet_id. */
 struct pool_wait {
 	uint64_t ticket;
 	uint32_t slot, gen; /* the HTTP conn */
@@ -35,11 +37,19 @@ struct http_pool_sess {
 	bool ping_out;	/* PINGREQ sent, PINGRESP expected */
 	uint64_t ping_at_ms;
 	uint16_t next_id;
+	/* What the broker's CONNACK allows (MQTT 5; 3.1.1: no limits). */
+	uint16_t receive_max; /* QoS 1 PUBLISHes awaiting PUBACK at most */
+	uint16_t inflight;    /* QoS 1 PUBLISHes awaiting PUBACK */
+	uint16_t keepalive_s; /* PINGREQ every half of it */
+	uint8_t max_qos;
+	bool retain_ok;
+	uint32_t max_packet; /* 0: no limit */
 	struct pool_waits waits;
 };
 
 struct http_pool {
 	unsigned size;
+	uint8_t version; /* MQTT_V5 until the broker refuses it, then MQTT_V311 */
 	uint64_t next_ticket;
 	struct http_pool_sess sess[];
 };
@@ -51,6 +61,7 @@ struct http_pool *http_pool_new(unsigned size)
 	if (!pool)
 		return NULL;
 	pool->size = size;
+	pool->version = MQTT_V5;
 	pool->next_ticket = 1;
 	return pool;
 }
@@ -93,19 +104,22 @@ static bool id_in_use(const struct pool_waits *ws, uint16_t id)
 	return false;
 }
 
-/* Builds @p and queues it for the broker. Returns 0 or -errno. */
+/* Builds @p in the session's version and queues it for the broker. Returns
+ * 0 or -errno (-EMSGSIZE: over the broker's Maximum Packet Size). */
 static int sess_send(struct conn *c, const struct mqtt_packet *p)
 {
-	size_t size = mqtt_packet_size(p, MQTT_V311);
+	const struct http_pool_sess *s = c->pool;
+	uint8_t v = c->up.version;
+	size_t size = mqtt_packet_size(p, v);
 	uint8_t *buf;
 	int ret;
 
-	if (!size)
+	if (!size || (s->max_packet && size > s->max_packet))
 		return -EMSGSIZE;
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
-	mqtt_build(p, MQTT_V311, buf, size);
+	mqtt_build(p, v, buf, size);
 	ret = conn_up_write(c, buf, size);
 	free(buf);
 	return ret;
@@ -120,7 +134,7 @@ static int sess_connect(struct conn *c)
 
 	snprintf(id, sizeof(id), "%stg-http-%s", up->client_id_prefix ? up->client_id_prefix : "",
 		 c->conn_id);
-	p.connect.version = MQTT_V311;
+	p.connect.version = conn_http_pool(c)->version;
 	p.connect.clean_start = true;
 	p.connect.keep_alive = POOL_KEEPALIVE_S;
 	p.connect.client_id = (struct mqtt_str){ id, (uint16_t)strlen(id) };
@@ -184,6 +198,16 @@ static struct http_pool_sess *sess_pick(struct http_pool *pool, struct conn *hc,
 	return best;
 }
 
+/* Whether the session can carry @pub. Returns 0 or -errno. */
+static int sess_accepts(const struct http_pool_sess *s, const struct mqtt_publish *pub)
+{
+	if (http_publish_needs_mqtt5(&pub->props) && s->c->up.version != MQTT_V5)
+		return -EPROTONOSUPPORT;
+	if (pub->qos > s->max_qos || (pub->retain && !s->retain_ok))
+		return -ENOTSUP;
+	return 0;
+}
+
 int http_pool_publish(struct conn *hc, uint64_t ticket, struct mqtt_packet *p)
 {
 	struct http_pool *pool = conn_http_pool(hc);
@@ -192,15 +216,20 @@ int http_pool_publish(struct conn *hc, uint64_t ticket, struct mqtt_packet *p)
 	struct conn *c;
 	int err = -EIO, ret;
 
+	if (pool->version != MQTT_V5 && http_publish_needs_mqtt5(&p->publish.props))
+		return -EPROTONOSUPPORT;
 	s = sess_pick(pool, hc, &err);
 	if (!s)
 		return err;
 	if (waits_reserve(&s->waits))
 		return -ENOMEM;
-	if (!s->ready) {
+	if (!s->ready || (p->publish.qos && s->inflight >= s->receive_max)) {
 		s->waits.v[s->waits.n++] = wt;
 		return 1;
 	}
+	ret = sess_accepts(s, &p->publish);
+	if (ret)
+		return ret;
 	if (p->publish.qos) {
 		unsigned tries = 0;
 
@@ -219,8 +248,10 @@ int http_pool_publish(struct conn *hc, uint64_t ticket, struct mqtt_packet *p)
 	/* The send may have closed the session (the broker did not read). */
 	if (s->c != c)
 		return -EPIPE;
-	if (p->publish.qos)
+	if (p->publish.qos) {
 		s->waits.v[s->waits.n++] = wt; /* room reserved above */
+		s->inflight++;
+	}
 	return 0;
 }
 
@@ -246,10 +277,50 @@ static void ready_cb(struct conn *hc, uint64_t ticket, const char *why)
 	http_conn_pool_ready(hc, ticket);
 }
 
+/*
+ * The broker refused MQTT 5: the pool speaks 3.1.1 from now on. The
+ * session is replaced; its waiting requests try again on a new one.
+ */
+static void fall_back(struct conn *c, struct http_pool_sess *s)
+{
+	struct http_pool *pool = conn_http_pool(c);
+	struct pool_waits ws = s->waits;
+
+	if (pool->version == MQTT_V5) {
+		pool->version = MQTT_V311;
+		log_warn("http pool: the broker does not support MQTT 5 (CONNACK 0x84): HTTP "
+			 "publish falls back to MQTT 3.1.1; requests with MQTT 5 properties are "
+			 "answered 501");
+	}
+	memset(&s->waits, 0, sizeof(s->waits));
+	conn_close(c, "SERVER_ERROR");
+	waits_run(c, &ws, ready_cb, NULL);
+}
+
+/* Takes the limits of the broker's accepting CONNACK @props. */
+static void sess_limits(struct http_pool_sess *s, const struct mqtt_props *props)
+{
+	uint64_t has = props->present;
+
+	s->receive_max = has & MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAX) ? props->receive_max : 65535;
+	s->max_qos = has & MQTT_PROP_BIT(MQTT_PROP_MAX_QOS) ? props->max_qos : 1;
+	s->retain_ok =
+		has & MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) ? props->retain_available : true;
+	s->max_packet = has & MQTT_PROP_BIT(MQTT_PROP_MAX_PACKET_SIZE) ? props->max_packet_size : 0;
+	s->keepalive_s =
+		(has & MQTT_PROP_BIT(MQTT_PROP_SERVER_KEEP_ALIVE)) && props->server_keep_alive ?
+			props->server_keep_alive :
+			POOL_KEEPALIVE_S;
+}
+
 static void on_connack(struct conn *c, struct http_pool_sess *s, const struct mqtt_packet *p)
 {
 	struct pool_waits ws = s->waits;
 
+	if (p->connack.code == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION && c->up.version == MQTT_V5) {
+		fall_back(c, s);
+		return;
+	}
 	if (p->connack.code) {
 		char why[64];
 
@@ -258,37 +329,83 @@ static void on_connack(struct conn *c, struct http_pool_sess *s, const struct mq
 		http_pool_lost(c, why);
 		return;
 	}
-	log_debug("http pool: session %s ready", c->conn_id);
+	log_debug("http pool: session %s ready (MQTT %s)", c->conn_id,
+		  c->up.version == MQTT_V5 ? "5" : "3.1.1");
+	sess_limits(s, &p->connack.props);
 	s->ready = true;
-	s->ping_at_ms = worker_now_ms() + POOL_KEEPALIVE_S * 1000 / 2;
+	s->ping_at_ms = worker_now_ms() + (uint64_t)s->keepalive_s * 1000 / 2;
 	conn_timer_update(c);
 	memset(&s->waits, 0, sizeof(s->waits));
 	waits_run(c, &ws, ready_cb, NULL);
 }
 
-static void on_puback(struct conn *c, struct http_pool_sess *s, uint16_t id)
+/* Removes the wait for @id (0: the first one waiting for room) into *@out. */
+static bool waits_take(struct pool_waits *ws, uint16_t id, struct pool_wait *out)
 {
-	struct pool_waits *ws = &s->waits;
-	struct pool_wait wt;
-	struct conn *hc;
-
 	for (size_t i = 0; i < ws->n; i++) {
 		if (ws->v[i].packet_id != id)
 			continue;
-		wt = ws->v[i];
+		*out = ws->v[i];
 		ws->v[i] = ws->v[--ws->n];
-		hc = conn_hold(c, wt.slot, wt.gen);
-		if (hc) {
-			http_conn_pool_acked(hc, wt.ticket);
-			conn_put(hc);
-		}
-		return;
+		return true;
 	}
+	return false;
+}
+
+/* Runs @fn for the HTTP conn of @wt if it is still there. */
+static void wait_run(struct conn *any, const struct pool_wait *wt,
+		     void (*fn)(struct conn *hc, uint64_t ticket, const char *why), const char *why)
+{
+	struct conn *hc = conn_hold(any, wt->slot, wt->gen);
+
+	if (!hc)
+		return;
+	fn(hc, wt->ticket, why);
+	conn_put(hc);
+}
+
+static void acked_cb(struct conn *hc, uint64_t ticket, const char *why)
+{
+	(void)why;
+	http_conn_pool_acked(hc, ticket);
+}
+
+static void failed_cb(struct conn *hc, uint64_t ticket, const char *why)
+{
+	http_conn_pool_failed(hc, ticket, why);
+}
+
+/* A PUBACK: answers its request (a reason >= 0x80 is a refusal), then
+ * lets requests waiting for room under the Receive Maximum try again. */
+static void on_puback(struct conn *c, struct http_pool_sess *s, const struct mqtt_ack *ack)
+{
+	struct pool_wait wt;
+	char why[160];
+
+	if (!waits_take(&s->waits, ack->packet_id, &wt))
+		return;
+	s->inflight--;
+	if (ack->reason >= 0x80) {
+		const struct mqtt_str *rs = &ack->props.reason_string;
+		bool has_rs = ack->props.present & MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+
+		snprintf(why, sizeof(why),
+			 "the broker refused the PUBLISH with reason 0x%02x%s%.*s", ack->reason,
+			 has_rs ? ": " : "", has_rs ? (rs->len > 80 ? 80 : rs->len) : 0,
+			 has_rs ? rs->ptr : "");
+		wait_run(c, &wt, failed_cb, why);
+	} else {
+		wait_run(c, &wt, acked_cb, NULL);
+	}
+	/* The callbacks may have sent (or lost) anything on this session. */
+	while (s->c == c && s->inflight < s->receive_max && waits_take(&s->waits, 0, &wt))
+		wait_run(c, &wt, ready_cb, NULL);
 }
 
 void http_pool_packet(struct conn *c, const struct mqtt_packet *p)
 {
 	struct http_pool_sess *s = c->pool;
+	char why[64];
 
 	if (!s)
 		return;
@@ -299,21 +416,27 @@ void http_pool_packet(struct conn *c, const struct mqtt_packet *p)
 			http_pool_lost(c, "the broker sent something else than CONNACK");
 		return;
 	}
-	if (p->type == MQTT_PUBACK)
-		on_puback(c, s, p->ack.packet_id);
-	else if (p->type == MQTT_PINGRESP)
+	switch (p->type) {
+	case MQTT_PUBACK:
+		on_puback(c, s, &p->ack);
+		break;
+	case MQTT_PINGRESP:
 		s->ping_out = false;
+		break;
+	case MQTT_DISCONNECT:
+		snprintf(why, sizeof(why), "the broker sent DISCONNECT 0x%02x",
+			 p->disconnect.reason);
+		http_pool_lost(c, why);
+		break;
+	default:
+		break;
+	}
 }
 
 void http_pool_lost(struct conn *c, const char *why)
 {
 	log_info("http pool: session %s: broker: %s", c->conn_id, why);
 	conn_close(c, "SERVER_ERROR");
-}
-
-static void failed_cb(struct conn *hc, uint64_t ticket, const char *why)
-{
-	http_conn_pool_failed(hc, ticket, why);
 }
 
 void http_pool_closed(struct conn *c)
@@ -357,7 +480,7 @@ void http_pool_timer(struct conn *c, uint64_t now)
 		return;
 	}
 	s->ping_out = true;
-	s->ping_at_ms = now + POOL_KEEPALIVE_S * 1000 / 2;
+	s->ping_at_ms = now + (uint64_t)s->keepalive_s * 1000 / 2;
 	if (sess_send(c, &p) == 0)
 		conn_timer_update(c);
 }

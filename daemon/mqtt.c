@@ -741,6 +741,18 @@ static enum mqtt_err parse_connack(struct pctx *x, struct mqtt_connack *o)
 	o->session_present = flags & 1;
 	if (mqtt_read_u8(&x->c, &o->code))
 		return fail(x, MQTT_ERR_MALFORMED, "return code", NULL);
+	props_clear(&o->props);
+	/*
+	 * A 3.1.1-only server answers an MQTT 5 CONNECT with its own CONNACK
+	 * (0x01, unacceptable protocol version) and no property length, which
+	 * every MQTT 5 CONNACK has: that shape means "Unsupported Protocol
+	 * Version", so it is reported as 0x84 and the client can fall back.
+	 */
+	if (x->v == MQTT_V5 && o->code == MQTT_V3_BAD_PROTOCOL_VERSION && !mqtt_cur_left(&x->c) &&
+	    !o->session_present) {
+		o->code = MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION;
+		return MQTT_OK;
+	}
 	if (x->v == MQTT_V5 ? !rc_valid(&rc_sets[MQTT_CONNACK], o->code) :
 			      o->code > MQTT_V3_NOT_AUTHORIZED)
 		return fail_at(x, MQTT_ERR_PROTOCOL, x->c.pos - 1, "return code",
@@ -748,7 +760,6 @@ static enum mqtt_err parse_connack(struct pctx *x, struct mqtt_connack *o)
 	if (o->code && o->session_present)
 		return fail_at(x, MQTT_ERR_PROTOCOL, 0, "acknowledge flags",
 			       "session present with a refusal");
-	props_clear(&o->props);
 	if (x->v == MQTT_V5) {
 		rc = parse_props(x, MQTT_CONNACK, &o->props);
 		if (rc)

@@ -449,7 +449,9 @@ bool mqtt_topic_filter_is_shared(const char *filter, size_t len);
 /*
  * Parses the whole packet @f (from mqtt_reader_feed()) of protocol @version
  * (ignored for CONNECT, whose own level is used) into @out, which holds views
- * into @f->raw. Returns MQTT_OK, or an error with @d filled.
+ * into @f->raw. Returns MQTT_OK, or an error with @d filled. An MQTT 5
+ * CONNACK in 3.1.1 form with code 0x01 (a 3.1.1-only server refusing an
+ * MQTT 5 CONNECT) is returned as code 0x84 Unsupported Protocol Version.
  */
 enum mqtt_err mqtt_parse(const struct mqtt_frame *f, uint8_t version, struct mqtt_packet *out,
 			 struct mqtt_diag *d);

@@ -8,7 +8,8 @@
  * request length. Each accepted request goes through the publish route, the
  * WebSocket upgrade check and the response writers. Invariants: views lie
  * inside the input, a refusal has a status and a reason, writers never
- * overrun.
+ * overrun, and an accepted publish (MQTT 5 extras included) builds a PUBLISH
+ * that parses back with the same properties.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "mqtt.h"
 #include "ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +35,50 @@ static void inside(const char *p, size_t n, const char *buf, size_t len)
 		abort();
 }
 
+/*
+ * The PUBLISH built from an accepted publish request, MQTT 5 extras
+ * included, must parse back with the same properties.
+ */
+static void publish_roundtrip(const struct http_request *req, const struct http_publish *pub)
+{
+	static uint8_t buf[1 << 16];
+	struct mqtt_packet p = { .type = MQTT_PUBLISH }, back;
+	struct mqtt_frame f = { .raw = buf, .hdr_len = 2 };
+	struct mqtt_iter it = { 0 };
+	struct mqtt_str_pair pair;
+	struct mqtt_diag d;
+	uint32_t n = 0;
+	size_t len;
+
+	p.publish.qos = pub->qos;
+	p.publish.retain = pub->retain;
+	p.publish.packet_id = pub->qos ? 1 : 0;
+	p.publish.topic = (struct mqtt_str){ pub->topic, (uint16_t)pub->topic_len };
+	p.publish.props = pub->props;
+	p.publish.payload = (const uint8_t *)req->body;
+	p.publish.payload_len = (uint32_t)req->body_len;
+	len = mqtt_build(&p, MQTT_V5, buf, sizeof(buf));
+	if (!len)
+		abort();
+	while (buf[f.hdr_len - 1] & 0x80)
+		f.hdr_len++;
+	f.len = (uint32_t)len;
+	if (mqtt_parse(&f, MQTT_V5, &back, &d) != MQTT_OK ||
+	    back.publish.props.present != pub->props.present ||
+	    back.publish.props.n_user != pub->props.n_user)
+		abort();
+	while (mqtt_props_next_user(&back.publish.props, &it, &pair)) {
+		const struct mqtt_str_pair *want = &pub->props.user[n++];
+
+		if (pair.name.len != want->name.len || pair.value.len != want->value.len ||
+		    memcmp(pair.name.ptr, want->name.ptr, want->name.len) ||
+		    memcmp(pair.value.ptr, want->value.ptr, want->value.len))
+			abort();
+	}
+	if (n != pub->props.n_user)
+		abort();
+}
+
 static void use_request(const struct http_request *req, const char *buf, size_t len)
 {
 	struct http_publish pub;
@@ -47,9 +93,12 @@ static void use_request(const struct http_request *req, const char *buf, size_t 
 		inside(req->headers[i].value, req->headers[i].value_len, buf, len);
 	}
 	if (req->target_len < sizeof(topic) &&
-	    http_publish_parse(req, &pub, topic, sizeof(topic), why, sizeof(why)) == 0 &&
-	    (pub.qos > 1 || pub.topic_len == 0 || pub.topic[pub.topic_len] != '\0'))
-		abort();
+	    http_publish_parse(req, &pub, topic, sizeof(topic), why, sizeof(why)) == 0) {
+		if (pub.qos > 1 || pub.topic_len == 0 || pub.topic[pub.topic_len] != '\0')
+			abort();
+		publish_roundtrip(req, &pub);
+		http_publish_release(&pub);
+	}
 	if (ws_upgrade_check(req, &up, why, sizeof(why)) == 0) {
 		if (strlen(up.accept) != 28 || ws_upgrade_write(&up, out, sizeof(out)) <= 0)
 			abort();

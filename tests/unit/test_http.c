@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "b64.h"
 #include "http.h"
 
 static const struct http_limits small = {
@@ -641,6 +642,432 @@ static void test_publish_topic_buffer(void **state)
 	assert_int_equal(http_publish_parse(&req, &pub, topic, 4, why, sizeof(why)), 400);
 }
 
+/* ---- MQTT 5 extras ------------------------------------------------------------------------- */
+
+/*
+ * One request for the extras: the query after "/topics/t", the headers (NULL:
+ * absent; @user_json is base64-encoded by the test, @user_raw sent as is)
+ * and the body.
+ */
+struct extras_req {
+	const char *query;
+	const char *user_json;
+	const char *user_raw;
+	const char *pfi;
+	const char *corr;
+	const char *body;
+};
+
+/* Parses @r; the caller releases @pub on 0. */
+static int parse_extras(const struct extras_req *r, struct http_publish *pub, char *buf, size_t cap,
+			char *why, size_t why_len)
+{
+	static char target[4096], user_b64[8192];
+	struct auth_kv hdrs[3];
+	struct http_request req = { .method = "POST", .method_len = 4, .target = target };
+	size_t n = 0;
+
+	snprintf(target, sizeof(target), "/topics/t%s", r->query ? r->query : "");
+	req.target_len = strlen(target);
+	if (r->user_json) {
+		b64_encode((const unsigned char *)r->user_json, strlen(r->user_json), user_b64);
+		hdrs[n++] = (struct auth_kv){ "X-Amz-Mqtt5-User-Properties", 27, user_b64,
+					      strlen(user_b64) };
+	} else if (r->user_raw) {
+		hdrs[n++] = (struct auth_kv){ "x-amz-mqtt5-user-properties", 27, r->user_raw,
+					      strlen(r->user_raw) };
+	}
+	if (r->pfi)
+		hdrs[n++] = (struct auth_kv){ "x-amz-mqtt5-payload-format-indicator", 36, r->pfi,
+					      strlen(r->pfi) };
+	if (r->corr)
+		hdrs[n++] = (struct auth_kv){ "x-amz-mqtt5-correlation-data", 28, r->corr,
+					      strlen(r->corr) };
+	memcpy(req.headers, hdrs, n * sizeof(hdrs[0]));
+	req.nheaders = n;
+	req.body = r->body;
+	req.body_len = r->body ? strlen(r->body) : 0;
+	return http_publish_parse(&req, pub, buf, cap, why, why_len);
+}
+
+/* A string of @n copies of @unit (up to 4 bytes each), in a static buffer. */
+static const char *repeat(const char *unit, size_t n, const char *pre, const char *post)
+{
+	static char out[3][8192];
+	static int k;
+	char *o = out[k++ % 3];
+	size_t len = strlen(pre);
+
+	memcpy(o, pre, len);
+	for (size_t i = 0; i < n; i++, len += strlen(unit))
+		memcpy(o + len, unit, strlen(unit));
+	strcpy(o + len, post);
+	return o;
+}
+
+struct valid_case {
+	struct extras_req r;
+	uint64_t present; /* MQTT_PROP_BIT()s expected */
+	const char *content_type, *response_topic;
+	uint32_t expiry;
+	uint8_t pfi;
+	const char *corr; /* expected bytes ... */
+	size_t corr_len;
+	const char *user[8]; /* name, value, name, value... NULL-terminated */
+	bool needs_mqtt5;
+};
+
+#define B(id) MQTT_PROP_BIT(MQTT_PROP_##id)
+
+static void check_valid(const struct valid_case *c, const struct http_publish *pub)
+{
+	const struct mqtt_props *p = &pub->props;
+	size_t nu = 0;
+
+	assert_int_equal(p->present, c->present);
+	if (c->present & B(CONTENT_TYPE)) {
+		assert_int_equal(p->content_type.len, strlen(c->content_type));
+		assert_memory_equal(p->content_type.ptr, c->content_type, p->content_type.len);
+	}
+	if (c->present & B(RESPONSE_TOPIC)) {
+		assert_int_equal(p->response_topic.len, strlen(c->response_topic));
+		assert_memory_equal(p->response_topic.ptr, c->response_topic,
+				    p->response_topic.len);
+	}
+	if (c->present & B(MESSAGE_EXPIRY))
+		assert_int_equal(p->message_expiry, c->expiry);
+	if (c->present & B(PAYLOAD_FORMAT))
+		assert_int_equal(p->payload_format, c->pfi);
+	if (c->present & B(CORRELATION_DATA)) {
+		assert_int_equal(p->correlation_data.len, c->corr_len);
+		assert_memory_equal(p->correlation_data.ptr, c->corr, c->corr_len);
+	}
+	while (c->user[nu * 2])
+		nu++;
+	assert_int_equal(p->n_user, nu);
+	for (size_t i = 0; i < nu; i++) {
+		assert_int_equal(p->user[i].name.len, strlen(c->user[2 * i]));
+		assert_memory_equal(p->user[i].name.ptr, c->user[2 * i], p->user[i].name.len);
+		assert_int_equal(p->user[i].value.len, strlen(c->user[2 * i + 1]));
+		assert_memory_equal(p->user[i].value.ptr, c->user[2 * i + 1], p->user[i].value.len);
+	}
+	assert_int_equal(http_publish_needs_mqtt5(p), c->needs_mqtt5);
+}
+
+/* Every accepted form of every extra decodes to the property it names. */
+static void test_extras_valid(void **state)
+{
+	const char *e1024 = repeat("\xc3\xa9", 1024, "", "");
+	const char *user1024 = repeat("\xc3\xa9", 1024, "[{\"k\": \"", "\"}]");
+	const struct valid_case cases[] = {
+		{ { "?qos=1" }, 0 },
+		{ { "?contentType=application%2Fjson" },
+		  B(CONTENT_TYPE),
+		  .content_type = "application/json",
+		  .needs_mqtt5 = true },
+		{ { "?contentType=" }, B(CONTENT_TYPE), .content_type = "", .needs_mqtt5 = true },
+		{ { "?contentType=a+b%C3%A9" },
+		  B(CONTENT_TYPE),
+		  .content_type = "a+b\xc3\xa9",
+		  .needs_mqtt5 = true },
+		{ { "?responseTopic=a%2Fb&qos=1" },
+		  B(RESPONSE_TOPIC),
+		  .response_topic = "a/b",
+		  .needs_mqtt5 = true },
+		{ { "?messageExpiry=0" }, B(MESSAGE_EXPIRY), .expiry = 0, .needs_mqtt5 = true },
+		{ { "?messageExpiry=4294967295" },
+		  B(MESSAGE_EXPIRY),
+		  .expiry = 4294967295u,
+		  .needs_mqtt5 = true },
+		{ { "?messageExpiry=0060" }, B(MESSAGE_EXPIRY), .expiry = 60, .needs_mqtt5 = true },
+		{ { "?m%65ssageExpiry=%31" }, B(MESSAGE_EXPIRY), .expiry = 1, .needs_mqtt5 = true },
+		{ { "?MessageExpiry=x&contenttype=%zz" }, 0 }, /* keys are case-sensitive */
+		{ { .pfi = "UNSPECIFIED_BYTES", .body = "\xff" }, B(PAYLOAD_FORMAT), .pfi = 0 },
+		{ { .pfi = "UTF8_DATA",
+		    .body = "{\"t\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}\n\0" },
+		  B(PAYLOAD_FORMAT),
+		  .pfi = 1,
+		  .needs_mqtt5 = true },
+		{ { .pfi = "UTF8_DATA" }, B(PAYLOAD_FORMAT), .pfi = 1, .needs_mqtt5 = true },
+		{ { .corr = "AAEC/w==" },
+		  B(CORRELATION_DATA),
+		  .corr = "\x00\x01\x02\xff",
+		  .corr_len = 4,
+		  .needs_mqtt5 = true },
+		{ { .corr = "AAEC/w" },
+		  B(CORRELATION_DATA),
+		  .corr = "\x00\x01\x02\xff",
+		  .corr_len = 4,
+		  .needs_mqtt5 = true },
+		{ { .corr = "" },
+		  B(CORRELATION_DATA),
+		  .corr = "",
+		  .corr_len = 0,
+		  .needs_mqtt5 = true },
+		{ { .user_json = "[{\"deviceName\": \"alpha\"}, {\"deviceCnt\": \"45\"}]" },
+		  0,
+		  .user = { "deviceName", "alpha", "deviceCnt", "45" },
+		  .needs_mqtt5 = true },
+		{ { .user_json = " [ ] " }, 0 },
+		{ { .user_json = "[{\"a\":\"1\"},{\"a\":\"2\"},{\"\":\"\"}]" },
+		  0,
+		  .user = { "a", "1", "a", "2", "", "" },
+		  .needs_mqtt5 = true },
+		{ { .user_json = "[{\"\\u00e9\\ud83d\\ude00\":\"v\"}]" },
+		  0,
+		  .user = { "\xc3\xa9\xf0\x9f\x98\x80", "v" },
+		  .needs_mqtt5 = true },
+		{ { .user_json = user1024 }, 0, .user = { "k", e1024 }, .needs_mqtt5 = true },
+		{ { "?contentType=c&responseTopic=r&messageExpiry=9&qos=1&retain=true",
+		    "[{\"k\":\"v\"}]", NULL, "UTF8_DATA", "eA==", "ok" },
+		  B(CONTENT_TYPE) | B(RESPONSE_TOPIC) | B(MESSAGE_EXPIRY) | B(PAYLOAD_FORMAT) |
+			  B(CORRELATION_DATA),
+		  "c",
+		  "r",
+		  9,
+		  1,
+		  "x",
+		  1,
+		  { "k", "v" },
+		  true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_publish pub;
+		char buf[4096], why[160] = "";
+		int rc = parse_extras(&cases[i].r, &pub, buf, sizeof(buf), why, sizeof(why));
+
+		if (rc)
+			fail_msg("valid case %zu: %d (%s)", i, rc, why);
+		assert_string_equal(pub.topic, "t");
+		check_valid(&cases[i], &pub);
+		http_publish_release(&pub);
+		assert_null(pub.mem);
+	}
+}
+
+struct invalid_case {
+	struct extras_req r;
+	const char *why; /* the whole reason */
+};
+
+/* Every malformed extra is 400 with a reason naming it and what is wrong. */
+static void test_extras_invalid(void **state)
+{
+	const char *key1025 = repeat("k", 1025, "[{\"", "\": \"v\"}]");
+	const char *val1025 = repeat("\xe2\x82\xac", 1025, "[{\"k\": \"", "\"}]");
+	const struct invalid_case cases[] = {
+		{ { "?contentType=%zz" },
+		  "query parameter contentType: malformed percent-escape at byte 0" },
+		{ { "?contentType=%C3%28" },
+		  "query parameter contentType: invalid UTF-8 (bad continuation byte)" },
+		{ { "?contentType=a%0Ab" }, "query parameter contentType: control character" },
+		{ { "?contentType=a%00" }, "query parameter contentType: U+0000" },
+		{ { "?contentType=a&contentType=a" },
+		  "query parameter contentType given more than once" },
+		{ { "?responseTopic=a%2F%23" },
+		  "query parameter responseTopic: wildcard in a topic name" },
+		{ { "?responseTopic=a+" },
+		  "query parameter responseTopic: wildcard in a topic name" },
+		{ { "?responseTopic=" }, "query parameter responseTopic: empty topic name" },
+		{ { "?responseTopic=%ED%A0%80" },
+		  "query parameter responseTopic: UTF-16 surrogate" },
+		{ { "?responseTopic=a&responseTopic=b" },
+		  "query parameter responseTopic given more than once" },
+		{ { "?messageExpiry=-1" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got '-1'" },
+		{ { "?messageExpiry=4294967296" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got "
+		  "'4294967296'" },
+		{ { "?messageExpiry=99999999999999999999" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got "
+		  "'99999999999999999999'" },
+		{ { "?messageExpiry=" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got ''" },
+		{ { "?messageExpiry=%2B1" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got "
+		  "'%2B1'" },
+		{ { "?messageExpiry=1.5" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got "
+		  "'1.5'" },
+		{ { "?messageExpiry=1e3" },
+		  "query parameter messageExpiry must be an integer from 0 to 4294967295, got "
+		  "'1e3'" },
+		{ { "?messageExpiry=1&messageExpiry=1" },
+		  "query parameter messageExpiry given more than once" },
+		{ { .pfi = "utf8_data" },
+		  "header x-amz-mqtt5-payload-format-indicator must be UNSPECIFIED_BYTES or "
+		  "UTF8_DATA, got 'utf8_data'" },
+		{ { .pfi = "1" },
+		  "header x-amz-mqtt5-payload-format-indicator must be UNSPECIFIED_BYTES or "
+		  "UTF8_DATA, got '1'" },
+		{ { .pfi = "" },
+		  "header x-amz-mqtt5-payload-format-indicator must be UNSPECIFIED_BYTES or "
+		  "UTF8_DATA, got ''" },
+		{ { .pfi = "UTF8_DATA", .body = "a\xc3\x28" },
+		  "body: not valid UTF-8 at byte 1, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "\xc0\x80" },
+		  "body: not valid UTF-8 at byte 0, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "ab\xe0\x80\x80" },
+		  "body: not valid UTF-8 at byte 2, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "\xed\xa0\x80" },
+		  "body: not valid UTF-8 at byte 0, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "\xf4\x90\x80\x80" },
+		  "body: not valid UTF-8 at byte 0, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "abc\xe2\x82" },
+		  "body: not valid UTF-8 at byte 3, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .pfi = "UTF8_DATA", .body = "\xff" },
+		  "body: not valid UTF-8 at byte 0, but x-amz-mqtt5-payload-format-indicator is "
+		  "UTF8_DATA" },
+		{ { .corr = "AA*=" }, "header x-amz-mqtt5-correlation-data: not base64 (byte 2)" },
+		{ { .corr = "A" }, "header x-amz-mqtt5-correlation-data: not base64 (byte 1)" },
+		{ { .user_raw = "W3siYSI6Im*ifV0=" },
+		  "header x-amz-mqtt5-user-properties: not base64 (byte 10)" },
+		{ { .user_json = "" },
+		  "header x-amz-mqtt5-user-properties: not JSON: '[' or '{' expected near end of "
+		  "file" },
+		{ { .user_json = "[{\"a\":\"b\"}" },
+		  "header x-amz-mqtt5-user-properties: not JSON: ']' expected near end of file" },
+		{ { .user_json = "{\"a\":\"b\"}" },
+		  "header x-amz-mqtt5-user-properties: not a JSON array of objects" },
+		{ { .user_json = "[1]" },
+		  "header x-amz-mqtt5-user-properties: element 0 is not an object with one "
+		  "key/value pair" },
+		{ { .user_json = "[{\"a\":\"b\"},{}]" },
+		  "header x-amz-mqtt5-user-properties: element 1 is not an object with one "
+		  "key/value pair" },
+		{ { .user_json = "[{\"a\":\"1\",\"b\":\"2\"}]" },
+		  "header x-amz-mqtt5-user-properties: element 0 is not an object with one "
+		  "key/value pair" },
+		{ { .user_json = "[[\"a\",\"b\"]]" },
+		  "header x-amz-mqtt5-user-properties: element 0 is not an object with one "
+		  "key/value pair" },
+		{ { .user_json = "[{\"a\":45}]" },
+		  "header x-amz-mqtt5-user-properties: element 0: value not a string" },
+		{ { .user_json = "[{\"a\":null}]" },
+		  "header x-amz-mqtt5-user-properties: element 0: value not a string" },
+		{ { .user_json = "[{\"a\":\"x\",\"a\":\"y\"}]" },
+		  "header x-amz-mqtt5-user-properties: not JSON: duplicate object key near '\"a\"'" },
+		{ { .user_json = "[{\"a\":\"x\\u0000\"}]" },
+		  "header x-amz-mqtt5-user-properties: not JSON: \\u0000 is not allowed without "
+		  "JSON_ALLOW_NUL near '\"x\\u0000\"'" },
+		{ { .user_json = "[{\"a\":\"x\\n\"}]" },
+		  "header x-amz-mqtt5-user-properties: element 0: value control character" },
+		{ { .user_json = "[{\"\\ufdd0\":\"x\"}]" },
+		  "header x-amz-mqtt5-user-properties: element 0: key Unicode non-character" },
+		{ { .user_json = key1025 },
+		  "header x-amz-mqtt5-user-properties: element 0: key longer than 1024 characters" },
+		{ { .user_json = val1025 },
+		  "header x-amz-mqtt5-user-properties: element 0: value longer than 1024 "
+		  "characters" },
+	};
+
+	size_t failed = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_publish pub;
+		char buf[4096], why[160] = "";
+		int rc = parse_extras(&cases[i].r, &pub, buf, sizeof(buf), why, sizeof(why));
+
+		if (rc != 400 || strcmp(why, cases[i].why)) {
+			print_message("invalid case %zu: %d (%s), expected 400 (%s)\n", i, rc, why,
+				      cases[i].why);
+			failed++;
+		}
+		if (!rc)
+			http_publish_release(&pub);
+		assert_null(pub.mem);
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* The same header twice, and extras with a refused topic or qos, are refused. */
+static void test_extras_repeated_headers(void **state)
+{
+	static const char *const names[] = { "x-amz-mqtt5-user-properties",
+					     "x-amz-mqtt5-payload-format-indicator",
+					     "X-AMZ-MQTT5-CORRELATION-DATA" };
+	static const char *const canonical[] = { "x-amz-mqtt5-user-properties",
+						 "x-amz-mqtt5-payload-format-indicator",
+						 "x-amz-mqtt5-correlation-data" };
+	static const char *const values[] = { "W10=", "UTF8_DATA", "AA==" };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct http_request req = { .method = "POST",
+					    .method_len = 4,
+					    .target = "/topics/t",
+					    .target_len = 9,
+					    .nheaders = 2 };
+		struct http_publish pub;
+		char buf[64], why[160], want[160];
+
+		req.headers[0] = (struct auth_kv){ names[i], strlen(names[i]), values[i],
+						   strlen(values[i]) };
+		req.headers[1] = req.headers[0];
+		assert_int_equal(http_publish_parse(&req, &pub, buf, sizeof(buf), why, sizeof(why)),
+				 400);
+		snprintf(want, sizeof(want), "header %s given more than once", canonical[i]);
+		assert_string_equal(why, want);
+		req.nheaders = 1;
+		assert_int_equal(http_publish_parse(&req, &pub, buf, sizeof(buf), why, sizeof(why)),
+				 0);
+		http_publish_release(&pub);
+	}
+}
+
+/*
+ * The PUBLISH http_conn.c builds from a parsed request: every property, in
+ * identifier order, User Properties in the request's order.
+ */
+static void test_extras_publish_bytes(void **state)
+{
+	static const uint8_t want[] = {
+		0x32, 0x2b,				 /* PUBLISH QoS 1, remaining length 43 */
+		0x00, 0x01, 't',  0x00, 0x07,		 /* topic, packet id 7 */
+		0x23,					 /* properties: 35 bytes */
+		0x01, 0x01,				 /* Payload Format Indicator 1 */
+		0x02, 0x00, 0x00, 0x00, 0x3c,		 /* Message Expiry Interval 60 */
+		0x03, 0x00, 0x02, 'c',	't',		 /* Content Type "ct" */
+		0x08, 0x00, 0x01, 'r',			 /* Response Topic "r" */
+		0x09, 0x00, 0x02, 0x01, 0x02,		 /* Correlation Data 01 02 */
+		0x26, 0x00, 0x01, 'k',	0x00, 0x01, '2', /* User Property k=2 */
+		0x26, 0x00, 0x01, 'a',	0x00, 0x01, '1', /* then a=1 */
+		'h',  'i',
+	};
+	const struct extras_req r = { "?qos=1&messageExpiry=60&contentType=ct&responseTopic=r",
+				      "[{\"k\":\"2\"},{\"a\":\"1\"}]",
+				      NULL,
+				      "UTF8_DATA",
+				      "AQI=",
+				      "hi" };
+	struct mqtt_packet p = { .type = MQTT_PUBLISH };
+	struct http_publish pub;
+	char buf[256], why[160];
+	uint8_t out[128];
+	size_t n;
+
+	assert_int_equal(parse_extras(&r, &pub, buf, sizeof(buf), why, sizeof(why)), 0);
+	p.publish.qos = pub.qos;
+	p.publish.packet_id = 7;
+	p.publish.topic = (struct mqtt_str){ pub.topic, (uint16_t)pub.topic_len };
+	p.publish.props = pub.props;
+	p.publish.payload = (const uint8_t *)"hi";
+	p.publish.payload_len = 2;
+	n = mqtt_build(&p, MQTT_V5, out, sizeof(out));
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, n);
+	/* MQTT 3.1.1 has no properties: the same request would lose them */
+	n = mqtt_build(&p, MQTT_V311, out, sizeof(out));
+	assert_int_equal(n, 9);
+	http_publish_release(&pub);
+}
+
 /* ---- responses -------------------------------------------------------------------------- */
 
 static void test_response_write(void **state)
@@ -723,6 +1150,10 @@ int main(void)
 		cmocka_unit_test(test_target_split),
 		cmocka_unit_test(test_publish_parse),
 		cmocka_unit_test(test_publish_topic_buffer),
+		cmocka_unit_test(test_extras_valid),
+		cmocka_unit_test(test_extras_invalid),
+		cmocka_unit_test(test_extras_repeated_headers),
+		cmocka_unit_test(test_extras_publish_bytes),
 		cmocka_unit_test(test_response_write),
 		cmocka_unit_test(test_json_write),
 	};

@@ -851,6 +851,8 @@ static void test_malformed(void **state)
 		BAD("session present, refused", 4, MQTT_ERR_PROTOCOL, 0x20, 0x02, 1, 5),
 		BAD("v5 code 0x8E", 5, MQTT_ERR_PROTOCOL, 0x20, 0x03, 0, 0x8e, 0),
 		BAD("3.1.1 long", 4, MQTT_ERR_MALFORMED, 0x20, 0x03, 0, 0, 0),
+		BAD("v5 in 3.1.1 form, code 5", 5, MQTT_ERR_PROTOCOL, 0x20, 0x02, 0, 5),
+		BAD("v5 in 3.1.1 form, accepted", 5, MQTT_ERR_MALFORMED, 0x20, 0x02, 0, 0),
 		/* PUBLISH */
 		BAD("topic +", 4, MQTT_ERR_TOPIC_NAME_INVALID, 0x30, 0x05, 0, 3, 'a', '/', '+'),
 		BAD("topic #", 5, MQTT_ERR_TOPIC_NAME_INVALID, 0x30, 0x04, 0, 1, '#', 0),
@@ -1724,6 +1726,17 @@ static void test_session_client(void **state)
 	assert_int_equal(s.state, MQTT_ST_CLOSED);
 	assert_int_equal(feed_all(&s, (const uint8_t *)"\xc0\x00", 2, &p), MQTT_ERR_PROTOCOL);
 	mqtt_session_fini(&s);
+
+	/* a 3.1.1-only broker refuses an MQTT 5 CONNECT in its own form: 0x84 */
+	mqtt_session_init(&s, MQTT_ROLE_CLIENT, 1024, BIG);
+	connect.connect.version = MQTT_V5;
+	assert_int_equal(mqtt_session_sent(&s, &connect), MQTT_OK);
+	assert_int_equal(feed_all(&s, (const uint8_t *)"\x20\x02\x00\x01", 4, &p), MQTT_OK);
+	assert_int_equal(p.connack.code, MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION);
+	assert_int_equal(p.connack.props.present, 0);
+	assert_int_equal(s.state, MQTT_ST_CLOSED);
+	mqtt_session_fini(&s);
+	connect.connect.version = MQTT_V311;
 }
 
 /* The keep-alive timer ends a session like a codec error: reply and log line. */

@@ -131,6 +131,9 @@ for f in /usr/sbin/tollgated /usr/bin/tollgatectl /usr/bin/tollgate-bench /usr/b
 	[ -x "$root$f" ] || fail "$f is not installed (or not executable)"
 done
 [ -f "$root/lib/systemd/system/tollgated.service" ] || fail "the unit is not installed"
+# The unit's Documentation= names a file the package ships.
+doc=$(sed -n 's|^Documentation=file://||p' "$root/lib/systemd/system/tollgated.service")
+[ -n "$doc" ] && [ -f "$root$doc" ] || fail "the unit's documentation '$doc' is not installed"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/tollgated.service" ] ||
 	fail "tollgated.service is not enabled (postinst enables it)"
 in_root dpkg-query -W -f '${Conffiles}\n' tollgate | grep -q '^ /etc/tollgate/tollgate.yaml ' ||

@@ -13,6 +13,7 @@
 #include "http_conn.h"
 #include "tls.h"
 #include "tls_client.h"
+#include "worker.h"
 
 int obuf_append(struct obuf *b, const void *data, size_t len)
 {
@@ -87,9 +88,8 @@ void conn_release(struct conn *c)
 
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->up_fd >= 0)
-		close(c->up_fd);
-	c->fd = c->up_fd = -1;
+	conn_up_close(c);
+	c->fd = -1;
 	tls_conn_free(&c->tls);
 	tls_cli_conn_free(&c->up_tls);
 	mqtt_session_fini(&c->mq);

@@ -109,7 +109,8 @@ struct conn {
 	bool refreshing;
 
 	/* broker side */
-	int up_fd;
+	int up_fd; /* a descriptor, or with up_fixed an index in the ring's file table */
+	bool up_fixed;
 	bool up_recv_armed;
 	bool up_connected;
 	uint8_t up_addr_tries;	     /* broker addresses tried by this connection */

@@ -124,17 +124,17 @@ static gid_t control_gid(const char *name)
 	return CTL_SERVER_NO_GROUP;
 }
 
-/* Room for every control client plus the daemon's own descriptors. */
 /*
- * Every device connection holds two descriptors (device and broker) when the
- * data plane runs, every control client one; 1024 more for listeners,
- * functions and files. Asks for that much, up to the hard limit, and says
- * so when the hard limit caps it.
+ * Every device connection holds one descriptor when the data plane runs (its
+ * broker socket lives in the worker's io_uring file table, worker.c), every
+ * control client one; 1024 more for listeners, functions and files. Asks for
+ * that much, up to the hard limit, and says so when the hard limit caps it.
  */
 static void raise_nofile(const struct tg_config *cfg)
 {
-	rlim_t devices = cfg->ndomains ? 2 * (rlim_t)cfg->limits.max_connections : 0;
-	rlim_t want = (rlim_t)cfg->control.max_clients + devices + 1024;
+	rlim_t devices = cfg->ndomains ? (rlim_t)cfg->limits.max_connections : 0;
+	rlim_t reserve = (rlim_t)cfg->control.max_clients + 1024;
+	rlim_t want = devices + reserve;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -148,11 +148,7 @@ static void raise_nofile(const struct tg_config *cfg)
 			 "limits.max_connections %u needs: about %llu devices fit",
 			 (unsigned long long)rl.rlim_cur, (unsigned long long)want,
 			 cfg->limits.max_connections,
-			 (unsigned long long)(rl.rlim_cur > 1024 + cfg->control.max_clients ?
-						      (rl.rlim_cur - 1024 -
-						       cfg->control.max_clients) /
-							      2 :
-						      0));
+			 (unsigned long long)(rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0));
 }
 
 /* The signals the main thread takes with sigwaitinfo(). */

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,9 +102,13 @@ struct worker {
 	bool stopping;
 	uint64_t stop_by_ms;
 	uint64_t drain_end_ms; /* hand-over drain: MQTT sessions end by then; 0 = none */
-	uint8_t *scratch;      /* WORKER_SCRATCH bytes */
-	uint8_t *plain;	       /* PLAIN_BUF bytes of decrypted device input */
-	uint8_t *up_plain;     /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
+	/* broker sockets in the ring's file table (see fixed_init) */
+	bool fixed;
+	uint32_t fixed_size, fixed_next; /* table entries; never used before fixed_next */
+	uint32_t *fixed_free, nfixed_free, fixed_free_cap;
+	uint8_t *scratch;  /* WORKER_SCRATCH bytes */
+	uint8_t *plain;	   /* PLAIN_BUF bytes of decrypted device input */
+	uint8_t *up_plain; /* PLAIN_BUF bytes of decrypted broker input (mqtts) */
 	struct http_pool *pool;
 };
 
@@ -166,6 +171,8 @@ static int arm_recv(struct conn *c, int fd, unsigned op)
 		return -EBUSY;
 	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
+	if (op == OP_UP_RECV && c->up_fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	sqe->buf_group = LOOP_BGID;
 	if (op == OP_DEV_RECV)
 		c->recv_armed = true;
@@ -182,6 +189,113 @@ static void cancel_fd(struct worker *w, int fd)
 		return;
 	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
 	io_uring_sqe_set_data64(sqe, loop_ud(OP_CANCEL, 0, 0));
+}
+
+/*
+ * Broker sockets live in the worker ring's file table, not in the process's
+ * descriptor table: made with socket(2), installed at a free index and
+ * closed, then used by index (IOSQE_FIXED_FILE). A device connection so
+ * costs one descriptor, not two, and twice the devices fit under the same
+ * open-file limit. Without a table (it could not be registered) broker
+ * sockets stay ordinary descriptors.
+ */
+static void fixed_put(struct worker *w, uint32_t i);
+
+static void fixed_init(struct worker *w)
+{
+	struct rlimit rl;
+	unsigned n = w->dp->sh.cfg->limits.max_connections;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+		n = (unsigned)rl.rlim_cur;
+	if (io_uring_register_files_sparse(&w->loop.ring, n) == 0) {
+		w->fixed = true;
+		w->fixed_size = n;
+	} else {
+		log_warn("worker %u: no io_uring file table: broker sockets use descriptors",
+			 w->idx);
+	}
+}
+
+/* Makes @fd (consumed) @c's broker socket: a table entry when one is free,
+ * else the descriptor itself. */
+static void up_install(struct conn *c, int fd)
+{
+	struct worker *w = c->w;
+	uint32_t i;
+
+	c->up_fixed = false;
+	c->up_fd = fd;
+	if (!w->fixed)
+		return;
+	if (w->nfixed_free)
+		i = w->fixed_free[--w->nfixed_free];
+	else if (w->fixed_next < w->fixed_size)
+		i = w->fixed_next++;
+	else
+		return; /* table full */
+	if (io_uring_register_files_update(&w->loop.ring, i, &fd, 1) != 1) {
+		fixed_put(w, i);
+		return;
+	}
+	close(fd);
+	c->up_fd = (int)i;
+	c->up_fixed = true;
+}
+
+/* Frees table entry @i for reuse. */
+static void fixed_put(struct worker *w, uint32_t i)
+{
+	if (w->nfixed_free == w->fixed_free_cap) {
+		uint32_t cap = w->fixed_free_cap ? w->fixed_free_cap * 2 : 256;
+		uint32_t *f = realloc(w->fixed_free, cap * sizeof(*f));
+
+		if (!f)
+			return; /* the entry is lost; the table has others */
+		w->fixed_free = f;
+		w->fixed_free_cap = cap;
+	}
+	w->fixed_free[w->nfixed_free++] = i;
+}
+
+/* Called by the worker, or after it ended (its table goes with the ring). */
+void conn_up_close(struct conn *c)
+{
+	int none = -1;
+
+	if (c->up_fd < 0)
+		return;
+	if (!c->up_fixed)
+		close(c->up_fd);
+	else if (io_uring_register_files_update(&c->w->loop.ring, (unsigned)c->up_fd, &none, 1) ==
+		 1)
+		fixed_put(c->w, (uint32_t)c->up_fd);
+	c->up_fd = -1;
+	c->up_fixed = false;
+}
+
+/* Shuts the broker socket down both ways and cancels what waits on it. */
+static void up_shutdown(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!c->up_fixed) {
+		shutdown(c->up_fd, SHUT_RDWR);
+		cancel_fd(c->w, c->up_fd);
+		return;
+	}
+	sqe = loop_sqe(&c->w->loop);
+	if (sqe) {
+		io_uring_prep_shutdown(sqe, c->up_fd, SHUT_RDWR);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, loop_ud(OP_CANCEL, 0, 0));
+	}
+	sqe = loop_sqe(&c->w->loop);
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, c->up_fd,
+					IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+		io_uring_sqe_set_data64(sqe, loop_ud(OP_CANCEL, 0, 0));
+	}
 }
 
 /* ---- timer heap ----------------------------------------------------------- */
@@ -517,10 +631,8 @@ static void conn_close_progress(struct conn *c)
 		shutdown(c->fd, SHUT_RDWR);
 		cancel_fd(c->w, c->fd);
 	}
-	if (c->up_fd >= 0) {
-		shutdown(c->up_fd, SHUT_RDWR);
-		cancel_fd(c->w, c->up_fd);
-	}
+	if (c->up_fd >= 0)
+		up_shutdown(c);
 	c->close_by_ms = 0;
 	heap_remove(c->w, c);
 }
@@ -634,6 +746,8 @@ static void up_flush(struct conn *c)
 		return;
 	}
 	io_uring_prep_send(sqe, c->up_fd, o->sending.data, o->sending.len, MSG_NOSIGNAL);
+	if (c->up_fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	o->inflight = true;
 }
 
@@ -671,17 +785,19 @@ int conn_up_connect(struct conn *c)
 	struct io_uring_sqe *sqe;
 	int one = 1;
 
-	c->up_fd = socket(sh->broker[i].ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->up_fd == -1) {
-		c->up_fd = -1;
+	int fd = socket(sh->broker[i].ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
 		return -errno;
-	}
-	setsockopt(c->up_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	up_install(c, fd);
 	sqe = conn_sqe(c, OP_UP_CONNECT);
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_connect(sqe, c->up_fd, (const struct sockaddr *)&sh->broker[i],
 			      sh->broker_len[i]);
+	if (c->up_fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	c->up_deadline_ms = worker_now_ms() + sh->cfg->upstream.connect_timeout_ms;
 	return 0;
 }
@@ -994,8 +1110,7 @@ static void on_up_connect(struct conn *c, struct io_uring_cqe *cqe)
 
 		/* The host may have several addresses (localhost: ::1 and 127.0.0.1). */
 		if (c->up_addr_tries + 1u < sh->nbrokers) {
-			close(c->up_fd);
-			c->up_fd = -1;
+			conn_up_close(c);
 			c->up_addr_tries++;
 			if (!conn_up_connect(c))
 				return;
@@ -1441,6 +1556,7 @@ static void *worker_main(void *arg)
 	sem_post(&w->dp->ready);
 	if (w->init_ret)
 		return NULL;
+	fixed_init(w);
 	for (size_t i = 0; i < w->dp->sh.cfg->nlisteners; i++)
 		arm_accept(w, (unsigned)i);
 	arm_poll(w, auth_mailbox_fd(w->mb), OP_MAILBOX);
@@ -1520,6 +1636,7 @@ static void worker_fini(struct worker *w)
 	free(w->slots);
 	free(w->gens);
 	free(w->free_slots);
+	free(w->fixed_free);
 	free(w->heap);
 	for (size_t i = 0; w->lfds && i < cfg->nlisteners; i++)
 		if (w->lfds[i] >= 0)

@@ -104,6 +104,8 @@ int conn_auth_submit(struct conn *c, bool refresh);
 int conn_claim_client_id(struct conn *c);
 /* Starts the broker connection (TCP connect through the ring). */
 int conn_up_connect(struct conn *c);
+/* Closes @c's broker socket (a descriptor or a file-table entry); -1 is fine. */
+void conn_up_close(struct conn *c);
 /* Puts the gateway's own broker credentials (upstream.username/password, or
  * none) into @cp; never the device's. */
 void conn_up_credentials(const struct conn *c, struct mqtt_connect *cp);

@@ -20,16 +20,21 @@ old=$tg_pid
 U=$(user allow-dev1)
 C=(-h localhost -p "$tport" --cafile "$dir/ca.crt" --tls-alpn mqtt -u "$U" -d)
 
+# sockets: the descriptors of tollgated that are sockets.
+sockets() { find "/proc/$old/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 subs="5a 5b 311a 311b"
 for n in $subs; do
 	timeout 60 stdbuf -oL mosquitto_sub "${C[@]}" -V "${n%[ab]}" -i "drain$n" -t demo/drain \
 		>"$dir/sub$n" 2>&1 &
 	pids+=($!)
 	eval "sub$n=$!"
-done
-for n in $subs; do
 	wait_for "$dir/sub$n" 'received SUBACK' || fail "$n: no SUBACK: $(tail -n 3 "$dir/sub$n")"
+	[ "$n" = 5a ] && first=$(sockets)
 done
+# Each device connection costs one descriptor: its broker socket is in the
+# worker's io_uring file table.
+added=$(($(sockets) - first))
+[ "$added" = 3 ] || fail "3 more device connections hold $added more socket descriptors (want 3)"
 
 "$TG_BUILD/tollgatectl" --socket "$ctl" reload >/dev/null || fail "reload refused"
 wait_for "$dir/tg.log" 'hand-over: keeping' || fail "no drain: $(tail -n 5 "$dir/tg.log")"

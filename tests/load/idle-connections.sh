@@ -26,15 +26,15 @@ for t in mosquitto openssl python3; do command -v "$t" >/dev/null || skip "$t is
 for b in tollgated tollgatectl tollgate-bench tollgate-unix-authorizer; do
 	[ -x "$build/$b" ] || skip "$build/$b is not built"
 done
-# Each connection costs the gateway two descriptors (device, broker): ask for
-# that much, else take the hard limit and say that it caps the run.
-want=$((2 * count + 1024))
+# Each connection costs the gateway one descriptor (its broker socket is in
+# io_uring's file table) and the client one: ask for that much, else take
+# the hard limit and say when it caps the run.
+want=$((count + 1024))
 if ! ulimit -n "$want" 2>/dev/null; then
 	ulimit -Sn "$(ulimit -Hn)"
-	cap=$((($(ulimit -n) - 64) / 2))
-	note="  note: open files limited to $(ulimit -n) per process (wanted $want): tollgated can hold at most about $cap"
+	cap=$(($(ulimit -n) - 1024))
 	if [ "$count" -gt "$cap" ]; then
-		note="$note; holding $cap instead of $count"
+		note="  note: open files limited to $(ulimit -n) per process (wanted $want): holding $cap instead of $count"
 		count=$cap
 	fi
 fi

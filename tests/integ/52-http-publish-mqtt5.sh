@@ -10,43 +10,13 @@
 # not prove the pool keeps to the limit). Against a
 # 3.1.1-only broker the pool falls back (logged once): plain publishes still
 # work, publishes with MQTT 5 extras get 501.
-set -u
-: "${TG_TOP:?}" "${TG_BUILD:?}"
+. "$(dirname "$0")/dataplane-env.sh"
 PY=/usr/bin/python3
-for t in mosquitto mosquitto_pub mosquitto_sub openssl curl stdbuf base64; do
+for t in curl base64; do
 	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
 done
 $PY -c 'import paho.mqtt.client' 2>/dev/null || { echo "python3-paho-mqtt is not installed"; exit 77; }
-for b in tollgated tollgatectl tollgate-unix-authorizer; do
-	[ -x "$TG_BUILD/$b" ] || { echo "$TG_BUILD/$b is not built"; exit 77; }
-done
-
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() { # FILE PATTERN
-	for _ in $(seq 50); do
-		grep -qF -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-"$TG_TOP/tests/certs/gen.sh" "$dir" srv ecdsa localhost >/dev/null || { echo "FAIL: gen.sh"; exit 1; }
-openssl genrsa -out "$dir/sign.key" 2048 2>/dev/null &&
-	openssl rsa -in "$dir/sign.key" -pubout -out "$dir/sign.pub" 2>/dev/null || exit 1
+dp_init
 
 mport=$(free_port)
 # Receive Maximum 2 in mosquitto's CONNACK: the pool must not exceed it.

@@ -6,8 +6,8 @@
 # subscriber (paho) receives exactly those properties, a 3.1.1 subscriber
 # the payload. Every malformed extra is 400 naming it and nothing is
 # published. Concurrent QoS 1 publishes all succeed while mosquitto
-# announces Receive Maximum 2 (it acknowledges QoS 1 at once, so this does
-# not prove the pool keeps to the limit). Against a
+# announces Receive Maximum 2, and a fake broker that acknowledges late sees
+# at most 2 unacknowledged on a connection. Against a
 # 3.1.1-only broker the pool falls back (logged once): plain publishes still
 # work, publishes with MQTT 5 extras get 501.
 . "$(dirname "$0")/dataplane-env.sh"
@@ -203,6 +203,30 @@ grep -q 'PUBLISH demo/m5' "$dir/b311.log" && fail "broker311 got an MQTT 5 publi
 grep -q 'CONNECT level 5' "$dir/b311.log" || fail "the pool did not try MQTT 5 first"
 n=$(grep -c 'does not support MQTT 5' "$dir/tg311.log")
 [ "$n" = 1 ] || fail "the fallback was logged $n times: $(cat "$dir/tg311.log")"
+
+# Receive Maximum: a broker that allows 2 unacknowledged QoS 1 messages and
+# acknowledges each only after 0.5 s; 6 concurrent QoS 1 publishes through one
+# worker all succeed, and no broker connection ever has more than 2 open.
+rport=$(free_port)
+$PY "$TG_TOP/tests/integ/py/broker311.py" --port "$rport" --receive-max 2 --ack-delay 0.5 \
+	>"$dir/brm.log" 2>&1 &
+pids+=($!)
+wait_for "$dir/brm.log" LISTENING || fail "the Receive Maximum broker did not start"
+start_tg tgrm "$rport" 1
+cpids=()
+for i in 1 2 3 4 5 6; do
+	post "rm-q$i" "/topics/demo/rmq$i?qos=1" --data-binary "rmq-$i" &
+	cpids+=($!)
+done
+wait "${cpids[@]}"
+for i in 1 2 3 4 5 6; do
+	expect "rm-q$i" 200 OK
+done
+n=$(grep -c 'PUBLISH demo/rmq' "$dir/brm.log")
+[ "$n" = 6 ] || fail "the broker got $n of 6 QoS 1 publishes: $(cat "$dir/brm.log")"
+max=$(sed -n 's/.*inflight=\([0-9]*\)$/\1/p' "$dir/brm.log" | sort -n | tail -n 1)
+[ "${max:-9}" -le 2 ] || fail "Receive Maximum 2 exceeded: $max in flight on one connection"
+[ "${max:-0}" = 2 ] || fail "never 2 in flight ($max): the publishes were not concurrent"
 
 [ "$failures" = 0 ] || { echo "--- tg.log"; tail -30 "$dir/tg.log"; exit 1; }
 echo "ok"

@@ -1168,9 +1168,8 @@ static enum tls_rc drive_handshake(struct tls_conn *c)
 	/* The server keeps its handshake arrays (5.5 KiB) unless told; TLS 1.3
 	 * tickets were sent by now, and key updates use secrets kept elsewhere. */
 	wolfSSL_FreeArrays(c->ssl);
-	/* What the session holds from now on lives as long as the connection:
-	 * give back the pages of it that hold only zeros (see tls_heap.h). */
-	tls_heap_trim(c->ssl);
+	/* The session object lives as long as the connection: give back its
+	 * pages that hold only zeros (see tls_heap.h). */
 	tls_heap_trim(wolfSSL_get_session(c->ssl));
 	return TLS_OK;
 }

@@ -13,10 +13,10 @@
  * daemon SIGTERM carrying HANDOVER_SIGVAL (sigqueue); the old one detaches
  * its XDP filter, removes its control socket, closes its listeners (queued
  * connections migrate) and drains: it keeps serving its device connections
- * for up to limits.reload_drain_seconds (worker.h, dataplane_drain). A plain
- * SIGTERM (systemctl stop, the operator) stops at once. The new process
- * waits until the old control socket is gone, then binds its own and
- * attaches XDP (pinned bans stayed).
+ * for up to limits.reload_drain_seconds (worker.h, dataplane_drain_begin); a
+ * plain SIGTERM (systemctl stop, the operator) stops at once, a drain too.
+ * The new process waits until the old control socket is gone, then binds its
+ * own and attaches XDP (pinned bans stayed).
  * SIGHUP makes the daemon start `/proc/self/exe --takeover=<its pid>` with
  * the same configuration: a new binary and configuration take effect; the
  * old process keeps serving if the new one fails before taking over.
@@ -364,17 +364,37 @@ static void stop_all(struct daemon *d)
 /*
  * After a hand-over: the XDP filter and the control socket go first, so the
  * successor can take both, then the data plane drains for up to
- * limits.reload_drain_seconds (worker.h) before the rest stops.
+ * limits.reload_drain_seconds (worker.h) while this thread still takes
+ * signals: a plain SIGTERM or SIGINT meanwhile (systemctl stop) ends the
+ * drain at once. Then the rest stops.
  */
 static void stop_handover(const struct tg_config *cfg, struct daemon *d)
 {
+	const struct timespec poll = { .tv_nsec = 100 * 1000000L };
+	sigset_t set;
+
 	guard_detach(d->guard);
 	if (d->ctl)
 		ctl_server_stop(d->ctl);
 	if (d->dp)
 		log_info("hand-over: keeping this process's connections for at most %u s",
 			 cfg->limits.reload_drain_s);
-	dataplane_drain(d->dp, cfg->limits.reload_drain_s * 1000);
+	dataplane_drain_begin(d->dp, cfg->limits.reload_drain_s * 1000);
+	control_signals(&set);
+	while (dataplane_running(d->dp)) {
+		siginfo_t si;
+		int sig = sigtimedwait(&set, &si, &poll);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s while draining: closing the remaining connections",
+				 strsignal(sig));
+			dataplane_hurry(d->dp);
+		} else if (sig == SIGCHLD) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+	}
+	dataplane_stop(d->dp);
 	free_all(d);
 }
 

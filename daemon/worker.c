@@ -125,7 +125,8 @@ struct dataplane {
 	struct clientid_table *ids;
 	struct steer *steer; /* NULL: not steered */
 	atomic_bool stop;
-	unsigned drain_ms; /* set before stop: 0 = close everything now */
+	_Atomic unsigned drain_ms; /* hand-over drain window; 0 = close everything now */
+	_Atomic unsigned running;  /* workers whose loop has not ended */
 };
 
 static void dev_flush(struct conn *c);
@@ -1448,18 +1449,23 @@ static void drain_pass(struct worker *w, uint64_t now)
 	}
 }
 
+/* Stops accepting; then drains, or (no drain window, or it was cut short by
+ * dataplane_hurry) closes every connection now. */
 static void begin_stop(struct worker *w)
 {
 	uint64_t now = worker_now_ms();
+	unsigned drain_ms = atomic_load(&w->dp->drain_ms);
 
+	if (!w->stopping)
+		stop_listening(w);
 	w->stopping = true;
-	stop_listening(w);
-	if (w->dp->drain_ms) {
-		w->drain_end_ms = now + w->dp->drain_ms;
+	if (drain_ms && !w->drain_end_ms) {
+		w->drain_end_ms = now + drain_ms;
 		w->stop_by_ms = w->drain_end_ms + STOP_GRACE_MS;
 		drain_pass(w, now);
 		return;
 	}
+	w->drain_end_ms = 0;
 	w->stop_by_ms = now + STOP_GRACE_MS;
 	for (uint32_t s = 0; s < w->nslots; s++) {
 		struct conn *c = w->slots[s];
@@ -1523,7 +1529,8 @@ static void handle_cqe(struct worker *w, struct io_uring_cqe *cqe)
 	case OP_WAKE:
 		if (read(w->wake_fd, &w->wake_val, sizeof(w->wake_val)) == -1 && errno != EAGAIN)
 			log_warn("worker %u: wake eventfd: %s", w->idx, strerror(errno));
-		if (atomic_load(&w->dp->stop) && !w->stopping)
+		if (atomic_load(&w->dp->stop) &&
+		    (!w->stopping || (w->drain_end_ms && !atomic_load(&w->dp->drain_ms))))
 			begin_stop(w);
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			arm_poll(w, w->wake_fd, OP_WAKE);
@@ -1553,6 +1560,8 @@ static void *worker_main(void *arg)
 
 	/* SINGLE_ISSUER|DEFER_TASKRUN: the creating thread is the only submitter. */
 	w->init_ret = loop_init(&w->loop, RING_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
+	if (!w->init_ret)
+		atomic_fetch_add(&w->dp->running, 1);
 	sem_post(&w->dp->ready);
 	if (w->init_ret)
 		return NULL;
@@ -1580,6 +1589,7 @@ static void *worker_main(void *arg)
 			break;
 	}
 	tls_thread_cleanup();
+	atomic_fetch_sub(&w->dp->running, 1);
 	return NULL;
 }
 
@@ -1803,26 +1813,46 @@ err:
 	return NULL;
 }
 
-void dataplane_drain(struct dataplane *dp, unsigned drain_ms)
-{
-	if (dp)
-		dp->drain_ms = drain_ms;
-	dataplane_stop(dp);
-}
-
-void dataplane_stop(struct dataplane *dp)
+static void wake_all(struct dataplane *dp)
 {
 	uint64_t one = 1;
 
-	if (!dp)
-		return;
-	atomic_store(&dp->stop, true);
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct worker *w = &dp->workers[i];
 
 		if (w->started && write(w->wake_fd, &one, sizeof(one)) == -1)
 			log_warn("worker %u: wake: %s", i, strerror(errno));
 	}
+}
+
+void dataplane_drain_begin(struct dataplane *dp, unsigned drain_ms)
+{
+	if (!dp)
+		return;
+	atomic_store(&dp->drain_ms, drain_ms);
+	atomic_store(&dp->stop, true);
+	wake_all(dp);
+}
+
+void dataplane_hurry(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	atomic_store(&dp->drain_ms, 0);
+	wake_all(dp);
+}
+
+bool dataplane_running(struct dataplane *dp)
+{
+	return dp && atomic_load(&dp->running);
+}
+
+void dataplane_stop(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	atomic_store(&dp->stop, true);
+	wake_all(dp);
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		if (dp->workers[i].started)
 			pthread_join(dp->workers[i].thread, NULL);

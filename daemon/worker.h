@@ -45,13 +45,17 @@ struct dataplane *dataplane_start(const struct tg_config *cfg, struct auth_engin
  * successor's sockets in the group), no more accepts, MQTT 5 devices get DISCONNECT 0x8B, every
  * connection is closed (at most ~2.5 s), the threads are joined. NULL is fine. */
 void dataplane_stop(struct dataplane *dp);
-/* Hand-over stop: like dataplane_stop(), but the connections are kept for up
- * to @drain_ms: connections still setting up finish, idle HTTP connections
- * close, MQTT sessions get DISCONNECT 0x8B (MQTT 5) at random times spread
- * over the window, so that their reconnects to the successor do not all
- * arrive (and invoke the authorizer) at once. Returns when every connection
- * is gone or the window (plus ~2.5 s) has passed. */
-void dataplane_drain(struct dataplane *dp, unsigned drain_ms);
+/* Hand-over stop, without waiting: the listeners close as in
+ * dataplane_stop(), but the connections are kept for up to @drain_ms:
+ * connections still setting up finish, idle HTTP connections close, MQTT
+ * sessions get DISCONNECT 0x8B (MQTT 5) at random times spread over the
+ * window, so that their reconnects to the successor do not all arrive (and
+ * invoke the authorizer) at once. dataplane_running() tells when the workers
+ * are done (at the latest ~2.5 s after the window); dataplane_hurry() cuts
+ * the window short (every connection closes now); dataplane_stop() joins. */
+void dataplane_drain_begin(struct dataplane *dp, unsigned drain_ms);
+void dataplane_hurry(struct dataplane *dp);
+bool dataplane_running(struct dataplane *dp);
 /* Frees what dataplane_stop() left: call it after auth_engine_free(), since
  * the workers' auth mailboxes must outlive the engine's pending requests. */
 void dataplane_free(struct dataplane *dp);

@@ -4,7 +4,8 @@
 # sessions it holds for limits.reload_drain_seconds and disconnects each at a
 # random moment inside that window (MQTT 5: DISCONNECT 0x8B; 3.1.1: a plain
 # close), then exits by itself; new connections reach the successor
-# meanwhile. Four subscribers (two MQTT 5, two 3.1.1) connect before the
+# meanwhile; a plain SIGTERM during a drain ends it at once. Four
+# subscribers (two MQTT 5, two 3.1.1) connect before the
 # reload. Since the moments are random, the checks are those that hold for
 # any draw but fail if the sessions were closed at once: the sessions still
 # connected when a message is published at the broker receive it, one of
@@ -88,6 +89,32 @@ rc=$?
 [ "$rc" = 0 ] || fail "the old tollgated exited with status $rc"
 grep -q '"clientId":"drain5a".*SERVER_INITIATED_DISCONNECT' "$dir/tg.log" ||
 	fail "no event line for the drained session"
+
+# A plain SIGTERM (systemctl stop) ends a drain at once: four new sessions on
+# the successor, a second reload, SIGTERM to the draining process right away.
+# It must be gone within 3 s; without the cut it would wait for its sessions'
+# moments (all four before 3 s in an 8 s window: probability (3/8)^4 < 2%).
+for n in $subs; do
+	timeout 60 stdbuf -oL mosquitto_sub "${C[@]}" -V 5 -i "cut$n" -t demo/drain >"$dir/cut$n" 2>&1 &
+	pids+=($!)
+done
+for n in $subs; do
+	wait_for "$dir/cut$n" 'received SUBACK' || fail "cut$n: no SUBACK: $(tail -n 3 "$dir/cut$n")"
+done
+"$TG_BUILD/tollgatectl" --socket "$ctl" reload >/dev/null || fail "second reload refused"
+for _ in $(seq 50); do
+	[ "$(grep -c 'hand-over: keeping' "$dir/tg.log")" = 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c 'hand-over: keeping' "$dir/tg.log")" = 2 ] || fail "the second reload did not drain"
+succ2=$(sed -n 's/.*reload: started pid \([0-9]*\).*/\1/p' "$dir/tg.log" | sed -n 2p)
+[ -n "$succ2" ] || fail "no second successor pid in the log"
+kill -TERM "$succ"
+for _ in $(seq 30); do kill -0 "$succ" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$succ" 2>/dev/null && fail "a SIGTERM did not cut the drain short"
+grep -q 'while draining: closing the remaining connections' "$dir/tg.log" ||
+	fail "no log line for the cut drain"
+succ=$succ2
 
 # The successor is not our child: stop it by hand, then the common checks.
 kill -TERM "$succ"

@@ -8,7 +8,7 @@ PKGS="make gcc clang llvm pkg-config git ca-certificates
 	libjansson-dev libcmocka-dev libclang-rt-14-dev linux-libc-dev libelf-dev zlib1g-dev
 	clang-format openssl curl jq iproute2 ethtool nftables procps psmisc util-linux
 	mosquitto mosquitto-clients python3 python3-paho-mqtt nodejs
-	debhelper dpkg-dev fakeroot debootstrap systemd-container zstd"
+	build-essential debhelper dpkg-dev fakeroot debootstrap systemd-container zstd"
 
 missing=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $PKGS 2>/dev/null |
 	awk '$2 != "ii" { print $1 }')

@@ -22,6 +22,9 @@ set -u
 for t in debootstrap systemd-nspawn dpkg-buildpackage dpkg-deb chroot curl zstd unshare; do
 	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
 done
+# systemd in the container needs a cgroup hierarchy from the host.
+awk '$2 ~ "^/sys/fs/cgroup" && ($3 == "cgroup2" || $3 == "cgroup") { found = 1 } END { exit !found }' \
+	/proc/self/mounts || { echo "no cgroup hierarchy mounted under /sys/fs/cgroup (systemd-nspawn needs one)"; exit 77; }
 # Mounts made here (proc for apt in the chroot) die with this namespace.
 if [ -z "${TG_PRIVATE_MNT:-}" ]; then
 	exec env TG_PRIVATE_MNT=1 unshare --mount --propagation private "$0" "$@"

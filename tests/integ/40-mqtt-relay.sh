@@ -7,54 +7,15 @@
 # subscribe, receive, bad signature with no invocation), #18 (assigned client
 # id), TLS refusals (unknown SNI, no ALPN on an alpn:required listener), live
 # policy refresh (#11), disconnectAfterInSeconds, and broker loss/recovery.
-set -u
-: "${TG_TOP:?}" "${TG_BUILD:?}"
-for t in mosquitto mosquitto_pub mosquitto_sub openssl python3 stdbuf; do
-	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
-done
-for b in tollgated tollgatectl tollgate-unix-authorizer; do
-	[ -x "$TG_BUILD/$b" ] || { echo "$TG_BUILD/$b is not built"; exit 77; }
-done
-
-dir=$(mktemp -d)
-pids=()
-mosq_pid=
-cleanup() {
-	for p in "${pids[@]}" $mosq_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-"$TG_TOP/tests/certs/gen.sh" "$dir" srv ecdsa localhost >/dev/null || { echo "FAIL: gen.sh"; exit 1; }
-openssl genrsa -out "$dir/sign.key" 2048 2>/dev/null &&
-	openssl rsa -in "$dir/sign.key" -pubout -out "$dir/sign.pub" 2>/dev/null || exit 1
-
-mport=$(free_port)
-tport=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mport" >"$dir/mosq.conf"
-start_broker() {
-	mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
-	mosq_pid=$!
-	for _ in $(seq 50); do
-		mosquitto_pub -h 127.0.0.1 -p "$mport" -t probe -m x 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "FAIL: mosquitto did not start"; cat "$dir/mosq.log"; exit 1
-}
-start_broker
+. "$(dirname "$0")/dataplane-env.sh"
+dp_init
+dp_broker
 
 "$TG_BUILD/tollgate-unix-authorizer" --socket "$dir/auth.sock" --count-file "$dir/count" \
 	--respond-with "$dir/respond.json" >"$dir/auth.log" 2>&1 &
 pids+=($!)
 
+ctl=$dir/ctl.sock
 cat >"$dir/tg.yaml" <<YAML
 state_dir: $dir/state
 control: {socket: $dir/ctl.sock}
@@ -70,26 +31,8 @@ functions:
   disconnect_seconds: {min: 1, max: 86400}
   decision_cache_entries: 0
 YAML
-"$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
-tg_pid=$!
-pids+=($tg_pid)
-for _ in $(seq 50); do
-	grep -q 'tollgated ready' "$dir/tg.log" && [ -S "$dir/auth.sock" ] && break
-	sleep 0.1
-done
-grep -q 'tollgated ready' "$dir/tg.log" || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }
-"$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" create-authorizer --authorizer-name demo \
-	--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name token \
-	--token-signing-public-keys "k1=file://$dir/sign.pub" >/dev/null ||
-	{ echo "FAIL: create-authorizer"; exit 1; }
+dp_gateway_run || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }
 
-# user TOKEN: the custom-auth username with an RSA signature of TOKEN.
-user() {
-	local sig
-	sig=$(printf %s "$1" | openssl dgst -sha256 -sign "$dir/sign.key" | openssl base64 -A)
-	sig=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$sig")
-	printf '?x-amz-customauthorizer-name=demo&x-amz-customauthorizer-signature=%s&token=%s' "$sig" "$1"
-}
 U=$(user allow-dev1)
 C=(-h localhost -p "$tport" --cafile "$dir/ca.crt" --tls-alpn mqtt)
 
@@ -109,13 +52,6 @@ pub() {
 	local v=$1
 	shift
 	timeout 10 mosquitto_pub "${C[@]}" -V "$v" -u "$U" -d "$@" 2>&1
-}
-wait_for() { # FILE PATTERN
-	for _ in $(seq 50); do
-		grep -q -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 for v in 311 5; do
@@ -235,12 +171,12 @@ rm -f "$dir/respond.json"
 # Broker loss: connected devices are disconnected cleanly, later ones refused;
 # after a restart they connect again.
 sub down5 5 -t demo/down -i down5
-kill "$mosq_pid"; wait "$mosq_pid" 2>/dev/null; mosq_pid=
+dp_broker_stop
 wait_for "$dir/down5" 'DISCONNECT\|lost\|Connection' || fail "the broker's loss did not disconnect the device"
 grep -q '"reason":"SERVER_ERROR"' "$dir/tg.log" || fail "no event line for the broker's loss"
 pub 5 -t demo/a -m x >"$dir/p"
 grep -q 'received CONNACK (136)' "$dir/p" || fail "v5 CONNACK while the broker is down: $(grep CONNACK "$dir/p")"
-start_broker
+dp_broker
 pub 5 -t demo/a -m again >"$dir/p" || fail "no reconnection after the broker came back: $(tail -n 2 "$dir/p")"
 
 kill -TERM "$tg_pid"

@@ -9,63 +9,18 @@
 # MQTT username; a bad signature at the upgrade is 401 without invoking the
 # function; oversized header, body and frame get their documented answer
 # while another connection carries on.
-set -u
-: "${TG_TOP:?}" "${TG_BUILD:?}"
+. "$(dirname "$0")/dataplane-env.sh"
 PY=/usr/bin/python3
-for t in mosquitto mosquitto_pub mosquitto_sub openssl curl stdbuf; do
-	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
-done
+command -v curl >/dev/null || { echo "curl is not installed"; exit 77; }
 $PY -c 'import paho.mqtt.client' 2>/dev/null || { echo "python3-paho-mqtt is not installed"; exit 77; }
-for b in tollgated tollgatectl tollgate-unix-authorizer; do
-	[ -x "$TG_BUILD/$b" ] || { echo "$TG_BUILD/$b is not built"; exit 77; }
-done
-
-dir=$(mktemp -d)
-pids=()
-mosq_pid=
-cleanup() {
-	for p in "${pids[@]}" $mosq_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() { # FILE PATTERN
-	for _ in $(seq 50); do
-		grep -q -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-"$TG_TOP/tests/certs/gen.sh" "$dir" srv ecdsa localhost >/dev/null || { echo "FAIL: gen.sh"; exit 1; }
-openssl genrsa -out "$dir/sign.key" 2048 2>/dev/null &&
-	openssl rsa -in "$dir/sign.key" -pubout -out "$dir/sign.pub" 2>/dev/null || exit 1
-
-mport=$(free_port)
-tport=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type all\n' "$mport" >"$dir/mosq.conf"
-start_broker() {
-	mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
-	mosq_pid=$!
-	for _ in $(seq 50); do
-		mosquitto_pub -h 127.0.0.1 -p "$mport" -t probe -m x 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "FAIL: mosquitto did not start"; cat "$dir/mosq.log"; exit 1
-}
-start_broker
+dp_init
+dp_broker 'log_type all'
 
 "$TG_BUILD/tollgate-unix-authorizer" --socket "$dir/auth.sock" --count-file "$dir/count" \
 	>"$dir/auth.log" 2>&1 &
 pids+=($!)
 
+ctl=$dir/ctl.sock
 cat >"$dir/tg.yaml" <<YAML
 state_dir: $dir/state
 control: {socket: $dir/ctl.sock}
@@ -80,18 +35,7 @@ upstream: {url: "mqtt://127.0.0.1:$mport", connect_timeout_ms: 1000, http_pool_s
 # The decision cache stays on (the default): HTTP publish must not use it
 # unless the authorizer enables caching for HTTP (decisions.md #12).
 YAML
-"$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
-tg_pid=$!
-pids+=($tg_pid)
-for _ in $(seq 50); do
-	grep -q 'tollgated ready' "$dir/tg.log" && [ -S "$dir/auth.sock" ] && break
-	sleep 0.1
-done
-grep -q 'tollgated ready' "$dir/tg.log" || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }
-"$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" create-authorizer --authorizer-name demo \
-	--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name token \
-	--token-signing-public-keys "k1=file://$dir/sign.pub" >/dev/null ||
-	{ echo "FAIL: create-authorizer"; exit 1; }
+dp_gateway_run || { echo "FAIL: tollgated did not start"; cat "$dir/tg.log"; exit 1; }
 "$TG_BUILD/tollgatectl" --socket "$dir/ctl.sock" create-authorizer --authorizer-name nosign \
 	--authorizer-function-arn "unix:$dir/auth.sock" --token-key-name tok --signing-disabled \
 	>/dev/null || { echo "FAIL: create-authorizer nosign"; exit 1; }
@@ -282,8 +226,7 @@ expect q1 200
 	fail "the QoS 1 publish was answered before the broker's PUBACK"
 
 # Broker down: 503.
-kill "$mosq_pid" && wait "$mosq_pid" 2>/dev/null
-mosq_pid=
+dp_broker_stop
 post down "$BASE/topics/demo/x?qos=1" "${HDR[@]}" -d x
 expect down 503
 

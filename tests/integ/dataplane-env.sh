@@ -5,11 +5,14 @@
 #
 #   dp_init                    temp dir $dir, certs ($dir/ca.crt, srv.*),
 #                              signing key ($dir/sign.key, sign.pub), trap
-#   dp_broker [CONF-LINES]     mosquitto on $mport (extra config lines appended)
+#   dp_broker [CONF-LINES]     mosquitto on $mport (extra config lines appended),
+#                              pid $mosq_pid; dp_broker_stop (dp_broker again
+#                              restarts it)
 #   dp_gateway [UPSTREAM-YAML [EXTRA-YAML]]
 #                              tollgated on $tport ($tg_pid, log $dir/tg.log)
 #                              with authorizer "demo" (default upstream
-#                              mqtt://127.0.0.1:$mport); dp_gateway_stop
+#                              mqtt://127.0.0.1:$mport); dp_gateway_stop;
+#   dp_gateway_run             the same with the test's own $dir/tg.yaml, $ctl
 #   user TOKEN                 custom-auth username with an RSA-signed token
 #   dp_mqttjs                  MQTT.js installed in $node_dir (npm ci from the
 #                              committed lock file), or skip
@@ -19,6 +22,7 @@ set -u
 : "${TG_TOP:?}" "${TG_BUILD:?}"
 
 pids=()
+mosq_pid=
 failures=0
 fail() {
 	echo "FAIL: $*"
@@ -35,7 +39,7 @@ wait_for() { # FILE PATTERN
 	return 1
 }
 dp_cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}" ${mosq_pid:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	rm -rf "$dir"
 }
 
@@ -78,12 +82,16 @@ dp_mqttjs() {
 dp_broker() {
 	printf 'listener %s 127.0.0.1\nallow_anonymous true\n%s\n' "$mport" "${1:-}" >"$dir/mosq.conf"
 	mosquitto -c "$dir/mosq.conf" >"$dir/mosq.log" 2>&1 &
-	pids+=($!)
+	mosq_pid=$!
 	for _ in $(seq 50); do
 		mosquitto_pub -h 127.0.0.1 -p "$mport" -t probe -m x 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "FAIL: mosquitto did not start"; cat "$dir/mosq.log"; exit 1
+}
+dp_broker_stop() {
+	kill "$mosq_pid" 2>/dev/null && wait "$mosq_pid" 2>/dev/null
+	mosq_pid=
 }
 
 # dp_gateway [UPSTREAM-YAML [EXTRA-YAML]]: returns 1 (log in $dir/tg.log) when
@@ -110,6 +118,13 @@ upstream: $upstream
 functions: {decision_cache_entries: 0}
 ${2:-}
 YAML
+	dp_gateway_run
+}
+
+# dp_gateway_run: tollgated on the configuration in $dir/tg.yaml, whose
+# control socket is $ctl and whose authorizer "demo" is the unix authorizer
+# at $dir/auth.sock; returns 1 (log in $dir/tg.log) when it does not start.
+dp_gateway_run() {
 	"$TG_BUILD/tollgated" -c "$dir/tg.yaml" >"$dir/tg.log" 2>&1 &
 	tg_pid=$!
 	pids+=($tg_pid)
